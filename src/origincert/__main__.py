@@ -1,0 +1,3 @@
+from origincert.cli.main import run
+
+run()

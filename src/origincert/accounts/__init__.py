@@ -1,0 +1,1 @@
+"""Connected Cloudflare accounts: adding, checking, choosing one for a name."""

@@ -1,0 +1,107 @@
+"""``origincert issue``: Generate & Install, and ``recover``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from origincert.cli.context import AppContext, emit_json
+
+
+def issue(
+    ctx: typer.Context,
+    hostnames: Annotated[list[str], typer.Argument(help="Hostnames for the certificate.")],
+    account: Annotated[Optional[str], typer.Option(
+        help="Connected account to use (default: the one whose credential reaches the zone).")
+    ] = None,
+    key_type: Annotated[str, typer.Option(help="ecdsa (P-256) or rsa (2048).")] = "ecdsa",
+    validity: Annotated[int, typer.Option(
+        help="Days: 7, 30, 90, 365, 730, 1095 or 5475.")] = 5475,
+    redirect: Annotated[bool, typer.Option(help="Redirect HTTP to HTTPS at the origin.")] = False,
+    replace: Annotated[bool, typer.Option(
+        help="Replace a certificate the site already serves (pasted, Let's Encrypt).")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Issue a new certificate even if the current one is in place.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        help="Print the plan and the config diff; change nothing.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")] = False,
+) -> None:
+    """Issue an Origin CA certificate and install it, verified, or change nothing."""
+    from origincert.provision.issue import IssueOptions, Issuer
+    from origincert.webserver.factory import open_webserver
+
+    app_ctx: AppContext = ctx.obj
+    server = open_webserver(app_ctx.settings)
+    progress = (lambda line: None) if json_out else (lambda line: print(f"  {line}"))
+    issuer = Issuer(app_ctx.store, server, progress=progress, step_hook=_fault_hook())
+    options = IssueOptions(account=account, key_type=key_type, validity_days=validity,
+                           redirect=redirect, replace=replace, dry_run=dry_run, force=force)
+    result = issuer.issue(hostnames, options)
+
+    if json_out:
+        emit_json(result.to_json())
+        return
+    _show(result)
+
+
+def recover(ctx: typer.Context) -> None:
+    """Undo any change an interrupted run left half-done."""
+    from origincert.provision.lock import server_lock
+    from origincert.provision.transaction import recover as undo
+    from origincert.state.certstore import CertStore
+    from origincert.webserver.factory import open_webserver
+
+    app_ctx: AppContext = ctx.obj
+    server = open_webserver(app_ctx.settings)
+    with server_lock(app_ctx.settings.paths.lock_dir, server.kind):
+        done = undo(server, app_ctx.store, CertStore(app_ctx.settings.paths))
+    print(f"recovered {len(done)} interrupted run(s)" if done else "nothing to recover")
+
+
+def _show(result) -> None:  # type: ignore[no-untyped-def]
+    if result.status == "planned":
+        print(f"plan for {', '.join(result.hostnames)} (dry run, nothing changed):")
+        for path in result.config_files:
+            print(f"  would change {path}")
+        for note in result.notes:
+            print(f"  note: {note}")
+        print(result.diff, end="")
+        return
+    if result.status == "unchanged":
+        print(f"nothing to do: {', '.join(result.hostnames)} already served with "
+              f"certificate {result.certificate.get('cloudflare_id')}")
+        return
+    cert = result.certificate
+    print(f"installed and verified: {', '.join(result.hostnames)}")
+    print(f"  certificate {cert.get('cloudflare_id')} ({cert.get('key_type')}), "
+          f"valid until {cert.get('not_after')}")
+    for note in result.notes:
+        print(f"  note: {note}")
+
+
+def _fault_hook():  # type: ignore[no-untyped-def]
+    """A test seam: ORIGINCERT_TEST_FAULT=STEP makes the run die at that step.
+
+    ``kill:STEP`` sends SIGKILL to this process (a power cut); ``fail:STEP``
+    raises an error there. Used by the crash and rollback tests.
+    """
+    import os
+
+    spec = os.environ.get("ORIGINCERT_TEST_FAULT")
+    if not spec or ":" not in spec:
+        return None
+    action, _, target = spec.partition(":")
+
+    def hook(step: str) -> None:
+        if step != target:
+            return
+        if action == "kill":
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        from origincert.errors import OriginCertError
+
+        raise OriginCertError(f"injected failure at step {step}")
+
+    return hook

@@ -1,0 +1,52 @@
+"""`origincert sandbox`: serve the local Cloudflare API twin until interrupted.
+
+Registered by the CLI with `app.command("sandbox")(sandbox)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from origincert.sandbox import Sandbox, SandboxDataError, SandboxSettings, parse_rate_limit
+
+
+def sandbox(
+    data: Annotated[Path, typer.Option(
+        "--data", help="Sandbox data file (accounts, users, tokens, zones) in JSON.",
+        exists=True, dir_okay=False, readable=True)],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8787,
+    state_dir: Annotated[Optional[Path], typer.Option(
+        "--state-dir", help="Folder for the sandbox root CA keys (kept across restarts). "
+        "Default: a temporary folder, so roots change on every start.",
+        file_okay=False)] = None,
+    latency_ms: Annotated[int, typer.Option(
+        "--latency-ms", min=0, help="Delay added to every API call, in milliseconds.")] = 0,
+    rate_limit: Annotated[Optional[str], typer.Option(
+        "--rate-limit", help="Per-credential budget as REQUESTS/SECONDS.")] = None,
+) -> None:
+    """Serve a local twin of the Cloudflare v4 API for trying origincert safely."""
+    try:
+        limits = parse_rate_limit(rate_limit) if rate_limit else (1200, 300.0)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--rate-limit") from err
+
+    settings = SandboxSettings(latency_ms=latency_ms, rate_limit=limits)
+    try:
+        server = Sandbox.prepare(data, state_dir=state_dir, host=host, port=port,
+                                 settings=settings)
+    except SandboxDataError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from err
+    except OSError as err:
+        typer.echo(f"error: cannot listen on {host}:{port}: {err.strerror}", err=True)
+        raise typer.Exit(code=2) from err
+
+    typer.echo(f"Sandbox Cloudflare API at {server.base_url}")
+    typer.echo(f"Point the SDK at it: export CLOUDFLARE_BASE_URL={server.base_url}")
+    typer.echo(f"Root CA certificates: {server.state_dir}/rsa-root.pem, ecc-root.pem")
+    typer.echo("Tokens and keys are the ones in the data file. Press Ctrl-C to stop.")
+    server.serve_forever()

@@ -1,0 +1,1 @@
+"""The Cloudflare adapter: every API call origincert makes, over the official SDK."""

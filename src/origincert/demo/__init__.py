@@ -1,0 +1,1 @@
+"""The demo: Generate & Install on the sandbox and a private nginx."""

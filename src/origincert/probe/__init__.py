@@ -1,0 +1,1 @@
+"""What the origin really serves: TLS handshakes by name."""

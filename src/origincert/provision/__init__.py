@@ -1,0 +1,1 @@
+"""Operations that change servers: Generate & Install as one transaction."""

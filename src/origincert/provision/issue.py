@@ -1,0 +1,251 @@
+"""Generate & Install: one Origin CA certificate, issued, installed, proven.
+
+The order matters. Everything that can be checked without changing anything
+is checked first (names, zones, the site). The key is generated here and
+saved before the API is asked, and the certificate is recorded as soon as it
+exists, so nothing issued is ever forgotten. Only then is the server changed,
+as one transaction that is verified by real handshakes or undone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from origincert.errors import OriginCertError, UsageError, VerificationError
+from origincert.pki import certificate as certs
+from origincert.pki.csr import build_csr, csr_to_pem, request_type_for
+from origincert.pki.keys import generate_key
+from origincert.provision import resolve
+from origincert.provision.lock import server_lock
+from origincert.provision.transaction import Pointer, StepHook, Transaction
+from origincert.provision.trust import trusted_roots
+from origincert.provision.verify import Check, wait_until_served
+from origincert.state.certstore import CertStore, lineage_name
+from origincert.state.db import Store, utc_now
+from origincert.state.models import Certificate
+from origincert.webserver.base import CertFiles, InstallPlan, Site, WebServer
+
+log = logging.getLogger(__name__)
+
+VALIDITY_DAYS = (7, 30, 90, 365, 730, 1095, 5475)
+KEY_TYPES = ("ecdsa", "rsa")
+
+
+@dataclass
+class IssueOptions:
+    account: str | None = None
+    key_type: str = "ecdsa"
+    validity_days: int = 5475
+    redirect: bool = False
+    replace: bool = False
+    dry_run: bool = False
+    force: bool = False
+
+
+@dataclass
+class IssueResult:
+    """What ``issue`` did, for people (the CLI) and for programs (``--json``)."""
+
+    status: str  # "installed", "unchanged" or "planned"
+    lineage: str
+    hostnames: list[str]
+    account: str
+    zones: list[str]
+    site: str
+    site_file: str
+    config_files: list[str] = field(default_factory=list)
+    certificate: dict[str, object] = field(default_factory=dict)
+    verified: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    diff: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class Issuer:
+    """Runs Generate & Install against one web server and one state folder."""
+
+    def __init__(self, store: Store, server: WebServer, *,
+                 progress: Callable[[str], None] = print, step_hook: StepHook | None = None,
+                 verify_timeout: float = 15.0) -> None:
+        self.store = store
+        self.server = server
+        self.certstore = CertStore(store.paths)
+        self.progress = progress
+        self.step_hook = step_hook
+        self.verify_timeout = verify_timeout
+
+    def issue(self, hostnames: list[str], options: IssueOptions) -> IssueResult:
+        names = resolve.normalize_all(hostnames)
+        _check_options(options)
+        site = resolve.site_for(self.server, names)
+        self.progress(f"{self.server.kind} site {site.name} ({site.source}:{site.line}) "
+                      f"serves {', '.join(names)}")
+
+        reach = resolve.find_reach(self.store, names, options.account)
+        try:
+            self.progress(f"account {reach.account.name} reaches zone "
+                          f"{', '.join(reach.zone_names())}")
+            return self._issue_for(names, site, reach, options)
+        finally:
+            reach.client.close()
+
+    def _issue_for(self, names: list[str], site: Site, reach: resolve.Reach,
+                   options: IssueOptions) -> IssueResult:
+        lineage = lineage_name(names[0])
+        result = IssueResult("planned", lineage, names, reach.account.name,
+                             reach.zone_names(), site.name, str(site.source))
+
+        current = self._current(lineage, names)
+        if current is not None and not options.force and self._still_served(site, current):
+            self.progress("the current certificate already covers these names and is served")
+            result.status = "unchanged"
+            result.certificate = _describe(current)
+            return result
+
+        cert_path, key_path = self.certstore.live_paths(lineage)
+        plan = self.server.plan_install(site, CertFiles(cert_path, key_path), lineage=lineage,
+                                        redirect=options.redirect, replace=options.replace)
+        result.notes, result.diff = list(plan.notes), plan.diff()
+        result.config_files = [str(change.path) for change in plan.changes]
+        if options.dry_run:
+            return result
+
+        with server_lock(self.store.paths.lock_dir, self.server.kind):
+            cert = self._obtain(lineage, names, reach, options)
+            self._install(lineage, site, plan, cert, names)
+        result.status = "installed"
+        result.certificate = _describe(self.store.get_certificate(cert.id))
+        result.verified = [f"{name} serves certificate {cert.cf_id}" for name in names]
+        return result
+
+    def _obtain(self, lineage: str, names: list[str], reach: resolve.Reach,
+                options: IssueOptions) -> Certificate:
+        """Key on this machine, CSR, the API's signature; recorded at every step."""
+        key = generate_key(options.key_type)
+        version, key_path = self.certstore.save_key(lineage, key)
+        request_type = request_type_for(key)
+        self.progress(f"generated an {options.key_type.upper()} key on this machine "
+                      f"(version {version} of {lineage})")
+
+        cert_id = self.store.record_certificate(
+            lineage=lineage, hostnames=names, key_type=options.key_type,
+            request_type=request_type, validity_days=options.validity_days, version=version,
+            key_path=str(key_path), account_id=reach.account.id, zone_ids=reach.zone_ids(),
+        )
+        try:
+            issued = reach.client.create_origin_certificate(
+                csr_to_pem(build_csr(key, names)), names, request_type, options.validity_days,
+                zone=",".join(reach.zone_names()),
+            )
+        except OriginCertError:
+            self.store.update_certificate(cert_id, status="unused")
+            raise
+
+        pem = (issued.pem or "").encode()
+        self._check_issued(cert_id, pem, key, names, reach.account.name)
+        cert_path = self.certstore.save_certificate(lineage, version, pem)
+        info = certs.describe(certs.load_certificate(pem))
+        self.progress(f"Cloudflare issued certificate {issued.id}, valid until "
+                      f"{info.not_after:%Y-%m-%d}")
+        return self.store.update_certificate(
+            cert_id, status="issued", cf_id=issued.id, not_before=info.not_before,
+            not_after=info.not_after, serial_hex=info.serial_hex,
+            fingerprint_sha256=info.fingerprint_sha256, cert_path=str(cert_path),
+        )
+
+    def _check_issued(self, cert_id: int, pem: bytes, key: object, names: list[str],
+                      account: str) -> None:
+        """Refuse to install anything but our key's certificate, for our names, from the CA."""
+        problem = None
+        try:
+            leaf = certs.load_certificate(pem)
+        except OriginCertError:
+            leaf, problem = None, "the API returned no readable certificate"
+        if leaf is not None:
+            if not certs.matches_key(leaf, key):  # type: ignore[arg-type]
+                problem = "the certificate does not belong to the key made for it"
+            elif sorted(certs.sans(leaf)) != sorted(names):
+                problem = f"the certificate names {certs.sans(leaf)}, not {names}"
+            elif not certs.chains_to(leaf, trusted_roots(self.store, account)):
+                problem = "the certificate does not chain to a Cloudflare Origin CA root"
+        if problem:
+            self.store.update_certificate(cert_id, status="unused")
+            raise VerificationError(problem, hint="nothing was installed; try again")
+
+    def _install(self, lineage: str, site: Site, plan: InstallPlan, cert: Certificate,
+                 names: list[str]) -> None:
+        pointer = Pointer(lineage, self.certstore.current_version(lineage), cert.version)
+        expected = _leaf_der(cert)
+
+        def checks() -> list[Check]:
+            return self._checks(site, names, expected)
+
+        transaction = Transaction(self.server, self.store, self.certstore,
+                                  step_hook=self.step_hook, verify_timeout=self.verify_timeout)
+        try:
+            transaction.apply("issue", plan.changes, pointer, checks, progress=self.progress)
+        except BaseException:
+            self.store.update_certificate(cert.id, status="unused")
+            self.progress("rolled back: configuration files restored and reloaded")
+            raise
+        self._mark_installed(cert, site, plan)
+
+    def _checks(self, site: Site, names: list[str], expected: bytes) -> list[Check]:
+        fresh = next((s for s in self.server.sites()
+                      if s.source == site.source and set(names) <= set(s.hostnames)), site)
+        return [Check(name, endpoint, expected)
+                for name in names for endpoint in self.server.endpoints(fresh)]
+
+    def _mark_installed(self, cert: Certificate, site: Site, plan: InstallPlan) -> None:
+        now = utc_now()
+        for old in self.store.certificates(lineage=cert.lineage, status="installed"):
+            self.store.update_certificate(old.id, status="superseded", replaced_by=cert.id)
+        self.store.update_certificate(cert.id, status="installed", installed_at=now)
+        self.store.record_installation(cert.id, self.server.kind, site.name,
+                                       [str(c.path) for c in plan.changes] or [str(site.source)])
+
+    def _current(self, lineage: str, names: list[str]) -> Certificate | None:
+        installed = self.store.certificates(lineage=lineage, status="installed")
+        if not installed or sorted(installed[-1].hostnames) != sorted(names):
+            return None
+        return installed[-1]
+
+    def _still_served(self, site: Site, cert: Certificate) -> bool:
+        if cert.not_after is not None and cert.not_after <= datetime.now(cert.not_after.tzinfo):
+            return False
+        checks = self._checks(site, list(cert.hostnames), _leaf_der(cert))
+        results = wait_until_served(checks, timeout=0)
+        return bool(results) and all(r.ok for r in results)
+
+
+def _check_options(options: IssueOptions) -> None:
+    if options.validity_days not in VALIDITY_DAYS:
+        allowed = ", ".join(str(v) for v in VALIDITY_DAYS)
+        raise UsageError(f"--validity {options.validity_days} is not one Cloudflare offers",
+                         hint=f"choose one of {allowed} days")
+    if options.key_type not in KEY_TYPES:
+        raise UsageError(f"--key-type {options.key_type} is not supported",
+                         hint="choose ecdsa (P-256) or rsa (2048 bits)")
+
+
+def _describe(cert: Certificate | None) -> dict[str, object]:
+    if cert is None:
+        return {}
+    return {
+        "id": cert.id, "cloudflare_id": cert.cf_id, "hostnames": list(cert.hostnames),
+        "key_type": cert.key_type, "not_after": cert.not_after, "status": cert.status,
+        "fingerprint_sha256": cert.fingerprint_sha256, "version": cert.version,
+    }
+
+
+def _leaf_der(cert: Certificate) -> bytes:
+    pem = Path(str(cert.cert_path)).read_bytes()
+    return certs.load_certificate(pem).public_bytes(Encoding.DER)

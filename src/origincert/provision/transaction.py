@@ -1,0 +1,189 @@
+"""Server edits as a transaction: record, edit, test, reload, verify, or undo.
+
+Before anything changes, the journal in the state database holds every file
+to be touched with its bytes before the change, and where the certificate
+pointer pointed. A failure at any step undoes all of it and reloads; a crash
+(power loss, SIGKILL) leaves the journal open, and the next run (or
+``origincert recover``) undoes it the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from origincert import files
+from origincert.errors import OriginCertError, VerificationError, WebServerError
+from origincert.provision.verify import Check, wait_until_served
+from origincert.state.certstore import CertStore
+from origincert.state.db import Store
+from origincert.webserver.base import FileChange, WebServer
+
+log = logging.getLogger(__name__)
+
+StepHook = Callable[[str], None]
+
+# The steps, in order; the hook is called at each boundary (tests crash there).
+STEPS = ("journal", "pointer", "files", "config_test", "reload", "verify")
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """The live pointer of a lineage: where it points now and where it will."""
+
+    lineage: str
+    before: int | None
+    after: int
+
+
+class Transaction:
+    """One change to one web server, all or nothing."""
+
+    def __init__(self, server: WebServer, store: Store, certstore: CertStore, *,
+                 step_hook: StepHook | None = None, verify_timeout: float = 15.0) -> None:
+        self.server = server
+        self.store = store
+        self.certstore = certstore
+        self.step_hook = step_hook or (lambda step: None)
+        self.verify_timeout = verify_timeout
+
+    def apply(self, operation: str, changes: list[FileChange], pointer: Pointer | None,
+              checks: Callable[[], list[Check]], *,
+              progress: Callable[[str], None] = print) -> None:
+        """Make the change, prove it, or leave everything as it was and raise."""
+        journal_id = self.store.journal_begin(
+            operation, lineage=pointer.lineage if pointer else None,
+            state=_journal_state(changes, pointer),
+        )
+        self.step_hook("journal")
+        try:
+            self._forward(journal_id, changes, pointer, checks, progress)
+        except BaseException as err:
+            self._undo(journal_id, changes, pointer, reason=err)
+            raise
+        self.store.journal_finish(journal_id, "done")
+
+    def _forward(self, journal_id: int, changes: list[FileChange], pointer: Pointer | None,
+                 checks: Callable[[], list[Check]], progress: Callable[[str], None]) -> None:
+        if pointer is not None:
+            self.certstore.point_live(pointer.lineage, pointer.after)
+        self._step(journal_id, "pointer")
+
+        for change in changes:
+            _write(change.path, change.after, change.mode)
+        self._step(journal_id, "files")
+
+        self.server.config_test()
+        progress(f"{self.server.kind} accepted the new configuration")
+        self._step(journal_id, "config_test")
+
+        self.server.reload()
+        progress(f"{self.server.kind} reloaded")
+        self._step(journal_id, "reload")
+
+        # The checks are built now: where to connect depends on the new config.
+        planned = checks()
+        if not planned:
+            raise VerificationError("found no HTTPS listener to verify after the change")
+        results = wait_until_served(planned, timeout=self.verify_timeout)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise VerificationError(
+                "the server does not serve the new certificate: "
+                + "; ".join(r.describe() for r in failed),
+                hint="nothing was changed; check the server's error log",
+            )
+        for result in results:
+            progress(f"verified: {result.describe()}")
+        self._step(journal_id, "verify")
+
+    def _step(self, journal_id: int, step: str) -> None:
+        self.store.journal_step(journal_id, step)
+        self.step_hook(step)
+
+    def _undo(self, journal_id: int, changes: list[FileChange], pointer: Pointer | None,
+              *, reason: BaseException) -> None:
+        log.warning("rolling back", extra={"journal_id": journal_id, "reason": str(reason)})
+        try:
+            restore(self.server, self.certstore, changes, pointer)
+        except OriginCertError as err:
+            log.error("rollback incomplete", extra={"journal_id": journal_id,
+                                                    "error": err.one_line()})
+            self.store.journal_step(journal_id, "rollback_failed")
+            raise
+        self.store.journal_finish(journal_id, "rolled_back")
+
+
+def restore(server: WebServer, certstore: CertStore, changes: list[FileChange],
+            pointer: Pointer | None) -> None:
+    """Put every file and the pointer back, then test and reload the old config."""
+    for change in reversed(changes):
+        _write(change.path, change.before, change.mode)
+    if pointer is not None:
+        if pointer.before is None:
+            files.remove(certstore.live_dir / pointer.lineage)
+        else:
+            certstore.point_live(pointer.lineage, pointer.before)
+
+    server.config_test()
+    try:
+        server.reload()
+    except WebServerError:
+        # The server may not have been running; the restored files are what matters.
+        log.warning("reload after rollback failed", extra={"webserver": server.kind})
+        raise
+
+
+def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
+    """Undo every run that started and never finished; returns their journal ids."""
+    recovered = []
+    for entry in store.journal_unfinished():
+        changes, pointer = _from_journal(entry.state_json)
+        restore(server, certstore, changes, pointer)
+        store.journal_finish(entry.id, "recovered")
+        for cert in store.certificates(lineage=entry.lineage, status="issued"):
+            store.update_certificate(cert.id, status="unused")
+        recovered.append(entry.id)
+    return recovered
+
+
+def _write(path: Path, data: bytes | None, mode: int | None) -> None:
+    if data is None:
+        files.remove(path)
+        return
+    files.ensure_dir(path.parent)
+    files.write_atomic(path, data, mode=mode if not path.exists() else None)
+
+
+def _journal_state(changes: list[FileChange], pointer: Pointer | None) -> dict[str, Any]:
+    return {
+        "changes": [
+            {"path": str(c.path), "mode": c.mode, "before": _b64(c.before),
+             "after": _b64(c.after)}
+            for c in changes
+        ],
+        "pointer": None if pointer is None else {
+            "lineage": pointer.lineage, "before": pointer.before, "after": pointer.after},
+    }
+
+
+def _from_journal(state: dict[str, Any]) -> tuple[list[FileChange], Pointer | None]:
+    changes = [
+        FileChange(Path(c["path"]), _unb64(c["before"]), _unb64(c["after"]), c.get("mode"))
+        for c in state.get("changes", [])
+    ]
+    raw = state.get("pointer")
+    pointer = Pointer(raw["lineage"], raw["before"], raw["after"]) if raw else None
+    return changes, pointer
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)

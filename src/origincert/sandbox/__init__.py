@@ -1,0 +1,24 @@
+"""The sandbox: a local twin of the Cloudflare v4 API for origincert and its tests.
+
+It stands apart from the product and imports nothing of it: it is the other side of the
+wire and reads the fact sheet for itself.
+
+    from origincert.sandbox import Sandbox, SandboxSettings, load_world
+
+    with Sandbox.start("agency.json", state_dir=tmp) as sb:
+        client = Cloudflare(api_token=..., base_url=sb.base_url)
+"""
+
+from .ca import SandboxCAError
+from .data import SandboxDataError, World, load_world
+from .server import Sandbox, SandboxSettings, parse_rate_limit
+
+__all__ = [
+    "Sandbox",
+    "SandboxCAError",
+    "SandboxDataError",
+    "SandboxSettings",
+    "World",
+    "load_world",
+    "parse_rate_limit",
+]

@@ -1,0 +1,68 @@
+"""Per-credential request budget, like the Client API's 1200 requests per 5 minutes.
+
+A fixed window opens with a credential's first request; once the budget is spent, every
+call is refused until the window ends (fact sheet §4: "all API calls blocked for the next
+five minutes").
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    budget: int
+    window: float
+    remaining: int
+    reset_in: float
+
+    def headers(self) -> dict[str, str]:
+        """Both header families of §4 that cost nothing to send."""
+        reset = max(0, math.ceil(self.reset_in))
+        out = {
+            "Ratelimit": f'"default";r={self.remaining};t={reset}',
+            "Ratelimit-Policy": f'"default";q={self.budget};w={math.ceil(self.window)}',
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(max(1, reset))
+        return out
+
+
+class RateLimiter:
+    def __init__(self, limits: Callable[[], tuple[int, float]],
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        # `limits` is read on every call so that tests can tighten a running sandbox.
+        self._limits = limits
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._seen_limits: tuple[int, float] | None = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    def check(self, key: str) -> Verdict:
+        budget, window = self._limits()
+        now = self._monotonic()
+        with self._lock:
+            # A new budget or window starts everyone afresh.
+            if self._seen_limits != (budget, window):
+                self._windows.clear()
+                self._seen_limits = (budget, window)
+
+            started, used = self._windows.get(key, (now, 0))
+            if now - started >= window:
+                started, used = now, 0
+            reset_in = window - (now - started)
+
+            if used >= budget:
+                return Verdict(False, budget, window, 0, reset_in)
+            self._windows[key] = (started, used + 1)
+            return Verdict(True, budget, window, budget - used - 1, reset_in)

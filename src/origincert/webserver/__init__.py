@@ -1,0 +1,1 @@
+"""Web servers behind one contract: nginx, Apache and Caddy."""

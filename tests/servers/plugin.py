@@ -1,0 +1,59 @@
+"""Pytest fixtures and the `servers` marker for tests that run real web servers.
+
+Enable with ``pytest_plugins = ["tests.servers.plugin"]`` in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.servers.nginx_tree import NginxTree
+
+NETNS_HELP = (
+    "this test runs real web servers on ports 80/443 and on 203.0.113.10: run it as root "
+    "under scripts/test-netns (a private network namespace), or set ORIGINCERT_SKIP_SERVERS=1 "
+    "to skip it explicitly"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "servers: needs real web servers in the private network namespace"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Without the namespace these tests would bind the host's ports: fail loudly,
+    # unless the developer asked to skip them.
+    if item.get_closest_marker("servers") is None:
+        return
+    if os.environ.get("ORIGINCERT_NETNS") == "1":
+        return
+    if os.environ.get("ORIGINCERT_SKIP_SERVERS") == "1":
+        pytest.skip("ORIGINCERT_SKIP_SERVERS=1: real web server tests skipped")
+    pytest.fail(NETNS_HELP, pytrace=False)
+
+
+@pytest.fixture
+def nginx_tree(tmp_path) -> Iterator[Callable[..., NginxTree]]:
+    """Build a fixture tree by name, or from {path: text} (not started).
+
+    Every nginx the test started is stopped afterwards.
+    """
+    built: list[NginxTree] = []
+
+    def build(tree: str | dict[str, str]) -> NginxTree:
+        folder = tmp_path / f"tree{len(built)}"
+        if isinstance(tree, str):
+            made = NginxTree.build(tree, folder)
+        else:
+            made = NginxTree.from_files(tree, folder)
+        built.append(made)
+        return made
+
+    yield build
+    for made in built:
+        made.stop()
