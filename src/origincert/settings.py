@@ -1,9 +1,9 @@
 """Settings: the configuration file, overridden by the command line.
 
 The file is ``<config dir>/origincert.toml``. Every key is optional; the
-defaults describe a standard Debian install::
+defaults describe standard Debian installs::
 
-    webserver = "nginx"
+    webserver = "nginx"          # or "apache", "caddy"; default: detected
     api_base = "https://api.cloudflare.com/client/v4"
 
     [nginx]
@@ -12,12 +12,20 @@ defaults describe a standard Debian install::
     prefix = "/etc/nginx/"            # nginx -p, when the install needs it
     reload_command = ["systemctl", "reload", "nginx"]
     port_map = { 443 = 8443 }         # config port -> where to reach it locally
+
+    [apache]
+    ctl = "apache2ctl"
+    conf_dir = "/etc/apache2"
+
+    [caddy]
+    binary = "caddy"
+    caddyfile = "/etc/caddy/Caddyfile"
+    admin_address = "localhost:2019"
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,64 +34,89 @@ from typing import Any
 from origincert.errors import ConfigError
 from origincert.state.paths import StatePaths
 
+WEBSERVERS = ("nginx", "apache", "caddy")
+
 
 @dataclass(frozen=True)
-class NginxSettings:
-    binary: str = "/usr/sbin/nginx"
-    conf: Path = Path("/etc/nginx/nginx.conf")
-    prefix: Path | None = None
-    reload_command: tuple[str, ...] | None = None
-    port_map: dict[int, int] = field(default_factory=dict)
+class ServerSettings:
+    """One web server's options: what the file says, then the command line."""
+
+    kind: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def path(self, key: str, default: str) -> Path:
+        return Path(self.options.get(key) or default)
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.options.get(key)
+        return str(value) if value else default
+
+    def command(self, key: str = "reload_command") -> tuple[str, ...] | None:
+        value = self.options.get(key)
+        if isinstance(value, str):
+            value = value.split()
+        return tuple(value) if value else None
+
+    def port_map(self) -> dict[int, int]:
+        try:
+            return {int(k): int(v) for k, v in dict(self.options.get("port_map") or {}).items()}
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{self.kind}.port_map must map port numbers to port numbers",
+                              hint="e.g. port_map = { 443 = 8443 }") from err
 
 
 @dataclass(frozen=True)
 class Settings:
     paths: StatePaths
-    webserver: str = "nginx"
+    webserver: str | None = None  # None: detect what runs on this machine
     api_base: str | None = None
-    nginx: NginxSettings = field(default_factory=NginxSettings)
+    servers: dict[str, ServerSettings] = field(default_factory=dict)
 
     @property
     def config_file(self) -> Path:
         return self.paths.config_dir / "origincert.toml"
 
+    def server(self, kind: str) -> ServerSettings:
+        return self.servers.get(kind, ServerSettings(kind))
+
 
 def load(state_dir: Path | None = None, config_dir: Path | None = None,
          **overrides: Any) -> Settings:
-    """Settings from the file, then the environment, then ``overrides``."""
+    """Settings from the file, then the environment, then ``overrides``.
+
+    Overrides named ``<server>_<key>`` (``nginx_conf``, ``caddy_caddyfile``)
+    set that server's options; giving one also names the web server, unless
+    ``webserver`` says otherwise.
+    """
     paths = StatePaths(state_dir=state_dir, config_dir=config_dir)
     data = _read_file(paths.config_dir / "origincert.toml")
-    nginx = _nginx_settings(data.get("nginx", {}), overrides)
+    servers = {kind: _server(kind, data.get(kind, {}), overrides) for kind in WEBSERVERS}
 
-    settings = Settings(
-        paths=paths,
-        webserver=overrides.get("webserver") or data.get("webserver", "nginx"),
-        api_base=data.get("api_base"),
-        nginx=nginx,
-    )
+    webserver = overrides.get("webserver") or _implied(overrides) or data.get("webserver")
+    if webserver is not None and webserver not in WEBSERVERS:
+        raise ConfigError(f"unknown web server {webserver!r}",
+                          hint=f"choose one of: {', '.join(WEBSERVERS)}")
+    settings = Settings(paths=paths, webserver=webserver, api_base=data.get("api_base"),
+                        servers=servers)
     base = overrides.get("api_base") or os.environ.get("CLOUDFLARE_BASE_URL")
     return replace(settings, api_base=base) if base else settings
 
 
-def _nginx_settings(section: dict[str, Any], overrides: dict[str, Any]) -> NginxSettings:
-    merged = {**section, **{k[len("nginx_"):]: v for k, v in overrides.items()
-                            if k.startswith("nginx_") and v is not None}}
-    binary = str(merged.get("binary") or _default_nginx())
-    prefix = merged.get("prefix")
-    reload_command = merged.get("reload_command")
-    if isinstance(reload_command, str):
-        reload_command = reload_command.split()
-    try:
-        port_map = {int(k): int(v) for k, v in dict(merged.get("port_map") or {}).items()}
-    except (TypeError, ValueError) as err:
-        raise ConfigError("nginx.port_map must map port numbers to port numbers") from err
-    return NginxSettings(
-        binary=binary,
-        conf=Path(merged.get("conf") or "/etc/nginx/nginx.conf"),
-        prefix=Path(prefix) if prefix else None,
-        reload_command=tuple(reload_command) if reload_command else None,
-        port_map=port_map,
-    )
+def _server(kind: str, section: dict[str, Any], overrides: dict[str, Any]) -> ServerSettings:
+    given: dict[str, Any] = {}
+    for prefix in ("any_", f"{kind}_"):  # "any_": whichever server is in use
+        given.update({k[len(prefix):]: v for k, v in overrides.items()
+                      if k.startswith(prefix) and v is not None})
+    return ServerSettings(kind, {**section, **given})
+
+
+def _implied(overrides: dict[str, Any]) -> str | None:
+    named = {kind for kind in WEBSERVERS for key, value in overrides.items()
+             if key.startswith(f"{kind}_") and value is not None}
+    if len(named) > 1:
+        raise ConfigError(f"options for several web servers given ({', '.join(sorted(named))})",
+                          hint="choose one with --webserver")
+    return named.pop() if named else None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -96,7 +129,3 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {err}", hint="fix the file or remove it") from err
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror}") from err
-
-
-def _default_nginx() -> str:
-    return shutil.which("nginx") or "/usr/sbin/nginx"

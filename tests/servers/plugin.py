@@ -57,3 +57,48 @@ def nginx_tree(tmp_path) -> Iterator[Callable[..., NginxTree]]:
     yield build
     for made in built:
         made.stop()
+
+
+@pytest.fixture
+def caddy_tree(tmp_path) -> Iterator[Callable[..., object]]:
+    """Build the fixture Caddyfile, or a Caddyfile from text, in tmp (not started).
+
+    Every Caddy (and backend) the test started is stopped afterwards.
+    """
+    from tests.servers.caddy_tree import CaddyTree
+
+    built: list[CaddyTree] = []
+
+    def build(source: str | None = None) -> CaddyTree:
+        folder = tmp_path / f"caddy{len(built)}"
+        made = CaddyTree.build(folder, None if source is None else source.encode())
+        built.append(made)
+        return made
+
+    yield build
+    for made in built:
+        made.stop()
+
+
+@pytest.fixture
+def apache_tree() -> Iterator[Callable[..., object]]:
+    """Build the Apache fixture tree, or one from {path: text}, in its own root (not started).
+
+    Keyword options go to ``ApacheTree.build`` (``modules=``). Every Apache the
+    test started is stopped and every root removed afterwards.
+    """
+    from tests.servers.apache_tree import ApacheTree
+
+    built: list[ApacheTree] = []
+
+    def build(tree: str | dict[str, str] = "debian", **options) -> ApacheTree:
+        if isinstance(tree, str):
+            made = ApacheTree.build(tree, **options)
+        else:
+            made = ApacheTree.from_files(tree, **options)
+        built.append(made)
+        return made
+
+    yield build
+    for made in built:
+        made.cleanup()

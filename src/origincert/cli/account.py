@@ -48,17 +48,17 @@ def add(
     credential = connect.credential_from_inputs(
         token=token, key=key, email=email or os.environ.get("CLOUDFLARE_EMAIL"))
 
+    from origincert.accounts import report
+
     base = api_base or app_ctx.settings.api_base
     connected = connect.add(app_ctx.store, name, credential, base)
+    fingerprint = connected.account.secret_fingerprint
     if json_out:
-        emit_json({"name": name, "kind": credential.kind, "token_status":
-                   connected.token_status, "zones": connected.zones, "api_base": base,
-                   "fingerprint": connected.account.secret_fingerprint})
+        emit_json({**connected.report, "api_base": base, "fingerprint": fingerprint})
         return
-    kind = "API token" if credential.kind == "token" else "Global API Key"
-    print(f"connected account {name} ({kind}, fingerprint "
-          f"{connected.account.secret_fingerprint})")
-    print(f"zones it reaches: {', '.join(connected.zones) or 'none'}")
+    print(f"connected account {name}")
+    for line in report.render(connected.report, fingerprint=fingerprint):
+        print(line)
 
 
 @app.command("list")
@@ -79,6 +79,72 @@ def list_accounts(
     for row in rows:
         base = f" via {row['api_base']}" if row["api_base"] else ""
         print(f"{row['name']}\t{row['kind']}\t{row['fingerprint']}{base}")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show an account: kind, email, API base, the secret's fingerprint, its last report."""
+    from origincert.accounts import report
+
+    account = ctx.obj.store.get_account(name)
+    row = {"name": account.name, "kind": account.kind, "email": account.email,
+           "api_base": account.api_base, "fingerprint": account.secret_fingerprint,
+           "created_at": account.created_at, "verified_at": account.verified_at,
+           "report": account.report_json}
+    if json_out:
+        emit_json(row)
+        return
+    kind = "API token" if account.kind == "token" else "Global API Key"
+    print(f"account {account.name}")
+    print(f"  kind: {kind}")
+    if account.email:
+        print(f"  email: {account.email}")
+    print(f"  api base: {account.api_base or 'https://api.cloudflare.com/client/v4'}")
+    print(f"  secret fingerprint: {account.secret_fingerprint} (the secret is never shown)")
+    print(f"  added: {account.created_at:%Y-%m-%d %H:%M} UTC")
+    if account.report_json:
+        print(f"last report ({account.verified_at:%Y-%m-%d %H:%M} UTC):")
+        for line in report.render(account.report_json):
+            print(line)
+    else:
+        print(f"no report yet; run: origincert account verify {account.name}")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Account (default: every one).")] = None,
+    zone: Annotated[Optional[list[str]], typer.Option(
+        help="Only this zone (repeatable).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Ask Cloudflare what each account may do, zone by zone, and what is missing.
+
+    Exits 1 when an account no longer authenticates.
+    """
+    from origincert.accounts import connect, report
+
+    store = ctx.obj.store
+    names = [name] if name else [a.name for a in store.list_accounts()]
+    if not names:
+        raise UsageError("no accounts connected",
+                         hint="add one with: origincert account add NAME --token-file FILE")
+    reports = [connect.verify(store, each, only_zones=zone) for each in names]
+    if json_out:
+        emit_json({"accounts": reports})
+    else:
+        for index, found in enumerate(reports):
+            if index:
+                print()
+            fingerprint = store.get_account(found["name"]).secret_fingerprint
+            for line in report.render(found, fingerprint=fingerprint):
+                print(line)
+    if any(found["status"] != report.ACTIVE for found in reports):
+        raise typer.Exit(1)
 
 
 @app.command("remove")

@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from origincert import __version__
-from origincert.cli import account, certs, demo, issue, sandbox_cmd
+from origincert.cli import account, certs, demo, issue, sandbox_cmd, sites
+from origincert.cli import log_cmd
 from origincert.cli.context import AppContext
 from origincert.errors import OriginCertError
 
@@ -27,9 +28,11 @@ app = typer.Typer(
 app.add_typer(account.app, name="account")
 app.command("issue")(issue.issue)
 app.command("certs")(certs.certs)
+app.command("sites")(sites.sites)
 app.command("recover")(issue.recover)
 app.command("demo")(demo.demo)
 app.command("sandbox")(sandbox_cmd.sandbox)
+app.command("log")(log_cmd.log)
 
 
 def _version(value: bool) -> None:
@@ -45,10 +48,18 @@ def main(
         help="State folder (default /var/lib/origincert, or $ORIGINCERT_HOME).")] = None,
     config_dir: Annotated[Optional[Path], typer.Option(
         help="Configuration folder (default /etc/origincert, or $ORIGINCERT_CONFIG).")] = None,
-    webserver: Annotated[Optional[str], typer.Option(help="nginx (more to come).")] = None,
+    webserver: Annotated[Optional[str], typer.Option(
+        help="nginx, apache or caddy (default: the one running here).")] = None,
     nginx_conf: Annotated[Optional[Path], typer.Option(help="nginx main config.")] = None,
     nginx_prefix: Annotated[Optional[Path], typer.Option(help="nginx -p prefix.")] = None,
     nginx_binary: Annotated[Optional[str], typer.Option(help="nginx program.")] = None,
+    apache_conf_dir: Annotated[Optional[Path], typer.Option(
+        help="Apache configuration folder (APACHE_CONFDIR).")] = None,
+    apache_ctl: Annotated[Optional[str], typer.Option(help="apache2ctl program.")] = None,
+    caddyfile: Annotated[Optional[Path], typer.Option(help="The Caddyfile.")] = None,
+    caddy_binary: Annotated[Optional[str], typer.Option(help="caddy program.")] = None,
+    caddy_admin: Annotated[Optional[str], typer.Option(
+        help="Caddy's admin address for reloads.")] = None,
     reload_command: Annotated[Optional[str], typer.Option(
         help="Command that reloads the web server, e.g. 'systemctl reload nginx'.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
@@ -57,10 +68,24 @@ def main(
 ) -> None:
     ctx.obj = AppContext(
         state_dir=state_dir, config_dir=config_dir, verbose=verbose,
-        overrides={"webserver": webserver, "nginx_conf": nginx_conf,
-                   "nginx_prefix": nginx_prefix, "nginx_binary": nginx_binary,
-                   "nginx_reload_command": reload_command},
+        overrides=_overrides(
+            webserver, reload_command,
+            nginx_conf=nginx_conf, nginx_prefix=nginx_prefix, nginx_binary=nginx_binary,
+            apache_conf_dir=apache_conf_dir, apache_ctl=apache_ctl,
+            caddy_caddyfile=caddyfile, caddy_binary=caddy_binary, caddy_admin_address=caddy_admin,
+        ),
     )
+
+
+def _overrides(webserver: str | None, reload_command: str | None,
+               **options: object) -> dict[str, object]:
+    """Per-server options; --reload-command goes to the server they name."""
+    given = {k: v for k, v in options.items() if v is not None}
+    if reload_command:
+        kinds = {k.split("_", 1)[0] for k in given} | ({webserver} if webserver else set())
+        kind = kinds.pop() if len(kinds) == 1 else None
+        given[f"{kind or 'any'}_reload_command"] = reload_command
+    return {"webserver": webserver, **given}
 
 
 def run() -> None:

@@ -19,8 +19,8 @@ from typing import Any
 import cloudflare
 
 from origincert.cloudflare.credential import GLOBAL_KEY, Credential
-from origincert.cloudflare.failures import translate
-from origincert.errors import CloudflareAPIError
+from origincert.cloudflare.failures import from_envelope, translate
+from origincert.errors import CloudflareAPIError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,28 @@ class OriginCertificate:
     revoked_at: str | None = None
 
 
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """How the API answered a write that cannot change anything (a permission probe).
+
+    ``accepted`` says the API took the request; otherwise ``error`` is its refusal,
+    code, message and Ray ID kept, for the caller to read as "no permission" or "refused
+    for its content". Rate limiting is never an answer: it is raised instead (C18).
+    """
+
+    accepted: bool
+    error: CloudflareAPIError | None = None
+
+
+# A certificate request no CA can sign: refused for its content by a caller allowed to
+# issue, refused as unauthorized otherwise (issue 4, field case C14).
+INVALID_CSR = (
+    "-----BEGIN CERTIFICATE REQUEST-----\n"
+    "b3JpZ2luY2VydCBwZXJtaXNzaW9uIHByb2JlOyBub3QgYSBDU1I=\n"
+    "-----END CERTIFICATE REQUEST-----\n"
+)
+
+
 class CloudflareClient:
     """One connected credential, talking to one API base."""
 
@@ -72,8 +94,15 @@ class CloudflareClient:
     ) -> None:
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._audit = audit
+        self._kind = credential.kind
+        self._fingerprint = credential.secret.fingerprint()
         self._sdk = _build_sdk(credential, self.base_url, timeout, max_retries)
         self._zones: list[Zone] | None = None
+
+    def __repr__(self) -> str:
+        # Never the SDK object's attributes: they hold the secret.
+        return (f"CloudflareClient(base_url={self.base_url!r}, kind={self._kind!r}, "
+                f"fingerprint={self._fingerprint!r})")
 
     def close(self) -> None:
         self._sdk.close()
@@ -110,6 +139,26 @@ class CloudflareClient:
         with self._calling(f"read the {setting} setting"):
             raw = self._sdk.zones.settings.with_raw_response.get(setting, zone_id=zone_id)
         return _result_of(raw, f"read the {setting} setting").get("value")
+
+    def get_zone(self, zone_id: str) -> dict[str, Any]:
+        """The zone's details (needs Zone → Zone → Read)."""
+        with self._calling("read the zone"):
+            raw = self._sdk.zones.with_raw_response.get(zone_id=zone_id)
+        return _result_of(raw, "read the zone")
+
+    def dns_records_page(self, zone_id: str, *, per_page: int = 1) -> list[dict[str, Any]]:
+        """The first ``per_page`` DNS records of a zone, one request, no pagination."""
+        with self._calling("list DNS records"):
+            raw = self._sdk.dns.records.with_raw_response.list(zone_id=zone_id,
+                                                               per_page=per_page)
+        return _results_of(raw, "list DNS records")
+
+    def origin_certificates_page(self, zone_id: str) -> list[dict[str, Any]]:
+        """The first page of a zone's Origin CA certificates, one request (C16: zone_id)."""
+        with self._calling("list Origin CA certificates"):
+            raw = self._sdk.origin_ca_certificates.with_raw_response.list(zone_id=zone_id,
+                                                                          per_page=5)
+        return _results_of(raw, "list Origin CA certificates")
 
     def list_origin_certificates(self, zone_id: str) -> list[OriginCertificate]:
         with self._calling("list Origin CA certificates"):
@@ -164,6 +213,61 @@ class CloudflareClient:
         self._record(action, zone, str(value), "ok", raw.headers.get("cf-ray"))
         return result.get("value")
 
+    # Permission probes: writes that cannot change anything, each audited as a probe.
+
+    def probe_certificate_request(self, zone_name: str) -> ProbeAnswer:
+        """Ask for a certificate with a CSR no CA can sign, for the zone's apex."""
+        sdk = self._sdk.with_options(max_retries=0)
+        return self._probe(
+            "probe the permission to issue certificates", "probe.origin_ca.create", zone_name,
+            "invalid CSR, nothing can be issued",
+            lambda: sdk.origin_ca_certificates.with_raw_response.create(
+                csr=INVALID_CSR, hostnames=[zone_name], request_type="origin-ecc",
+                requested_validity=7,
+            ),
+        )
+
+    def probe_setting_edit(self, zone_id: str, zone_name: str, setting: str,
+                           current: Any) -> ProbeAnswer:
+        """PATCH a setting with the value it already has (field case C15)."""
+        return self._probe(
+            f"probe the permission to change the {setting} setting",
+            f"probe.zone_setting.{setting}", zone_name,
+            f"{setting}={current} (its current value, unchanged)",
+            lambda: self._sdk.zones.settings.with_raw_response.edit(
+                setting, zone_id=zone_id, value=current),
+        )
+
+    def probe_dns_edit(self, zone_id: str, zone_name: str,
+                       record: dict[str, Any]) -> ProbeAnswer:
+        """PATCH a DNS record with the values it already has."""
+        fields = {key: record[key] for key in ("name", "type", "content", "ttl", "proxied")
+                  if record.get(key) is not None}
+        if record.get("priority") is not None:
+            fields["priority"] = record["priority"]
+        return self._probe(
+            "probe the permission to change DNS records", "probe.dns_record.edit", zone_name,
+            f"{record.get('type')} {record.get('name')} (its current values, unchanged)",
+            lambda: self._sdk.dns.records.with_raw_response.edit(
+                str(record["id"]), zone_id=zone_id, **fields),
+        )
+
+    def _probe(self, what: str, action: str, zone: str, target: str,
+               call: Callable[[], Any]) -> ProbeAnswer:
+        try:
+            with self._calling(what):
+                raw = call()
+            _result_of(raw, what)
+        except RateLimitedError:
+            raise
+        except CloudflareAPIError as err:
+            if err.status is None and err.code is None:
+                raise  # no answer from the API at all: nothing to infer from
+            self._record(action, zone, target, "error", err.ray_id)
+            return ProbeAnswer(False, err)
+        self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
+        return ProbeAnswer(True)
+
     # Plumbing.
 
     @contextmanager
@@ -209,23 +313,28 @@ def _build_sdk(credential: Credential, base_url: str, timeout: float,
     return sdk
 
 
-def _result_of(raw: Any, what: str) -> dict[str, Any]:
-    """The envelope's result, after checking that the API said success."""
+def _envelope_of(raw: Any, what: str) -> dict[str, Any]:
+    """The envelope, after checking that the API said success (the SDK does not, §0 #5)."""
     try:
         body = raw.json()
     except ValueError as err:
-        raise CloudflareAPIError(f"could not {what}: the API answered with no JSON") from err
-    ray_id = raw.headers.get("cf-ray")
+        raise CloudflareAPIError(f"could not {what}: the API answered with no JSON",
+                                 ray_id=raw.headers.get("cf-ray"),
+                                 status=raw.status_code) from err
     if not isinstance(body, dict) or not body.get("success"):
-        errors = body.get("errors") if isinstance(body, dict) else None
-        first = errors[0] if errors else {}
-        raise CloudflareAPIError(
-            f"could not {what}: Cloudflare said {first.get('message', 'no success')}",
-            code=first.get("code"), api_message=first.get("message"), ray_id=ray_id,
-            status=raw.status_code,
-        )
-    result = body.get("result")
+        raise from_envelope(body, what, status=raw.status_code,
+                            ray_id=raw.headers.get("cf-ray"))
+    return body
+
+
+def _result_of(raw: Any, what: str) -> dict[str, Any]:
+    result = _envelope_of(raw, what).get("result")
     return result if isinstance(result, dict) else {}
+
+
+def _results_of(raw: Any, what: str) -> list[dict[str, Any]]:
+    result = _envelope_of(raw, what).get("result")
+    return [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []
 
 
 def _zone_from(item: Any) -> Zone:

@@ -15,9 +15,11 @@ from origincert.errors import (
 )
 
 # Codes that mean the credential itself is not accepted (fact sheet §2.4).
-_CREDENTIAL_CODES = {1000, 6003, 6102, 6103, 6111, 9106, 9109}
+CREDENTIAL_CODES = frozenset({1000, 6003, 6102, 6103, 6111, 9103, 9106, 9109})
 # Codes that mean it is accepted but not allowed to do this.
-_PERMISSION_CODES = {1016, 10000}
+PERMISSION_CODES = frozenset({1016, 10000})
+# Rate limiting (C18): 10100 seen in the wild, 971 often quoted. Never a permission problem.
+RATE_LIMIT_CODES = frozenset({971, 10100})
 
 
 def translate(err: cloudflare.APIError, what: str) -> CloudflareAPIError:
@@ -25,7 +27,13 @@ def translate(err: cloudflare.APIError, what: str) -> CloudflareAPIError:
     status = getattr(err, "status_code", None)
     response = getattr(err, "response", None)
     ray_id = response.headers.get("cf-ray") if response is not None else None
-    code, api_message = _first_error(err.body)
+    return from_envelope(err.body, what, status=status, ray_id=ray_id)
+
+
+def from_envelope(body: Any, what: str, *, status: int | None,
+                  ray_id: str | None) -> CloudflareAPIError:
+    """The product's error for an error envelope (also a 200 with ``success: false``)."""
+    code, api_message = _first_error(body)
     message = _describe(what, code, api_message, ray_id, status)
     kind = _kind_for(status, code)
     return kind(message, hint=hint_for(code), code=code, api_message=api_message,
@@ -33,11 +41,11 @@ def translate(err: cloudflare.APIError, what: str) -> CloudflareAPIError:
 
 
 def _kind_for(status: int | None, code: int | None) -> type[CloudflareAPIError]:
-    if status == 429 or code == 10100:
+    if status == 429 or code in RATE_LIMIT_CODES:
         return RateLimitedError
-    if code in _PERMISSION_CODES:
+    if code in PERMISSION_CODES:
         return PermissionMissingError
-    if code in _CREDENTIAL_CODES or status == 401:
+    if code in CREDENTIAL_CODES or status == 401:
         return CredentialError
     if status == 403:
         return PermissionMissingError

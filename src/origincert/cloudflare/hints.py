@@ -10,6 +10,7 @@ from __future__ import annotations
 HINTS: dict[int, str] = {
     1000: "the API token is not valid: check that it was copied whole, or create a new one",
     1001: "this endpoint does not take account-owned tokens; use a user API token",
+    1004: "Cloudflare refused a field of the request: the message names it",
     1006: "Cloudflare does not know this zone setting",
     1007: "Cloudflare refused this value for the setting",
     1012: "listing Origin CA certificates needs a zone id",
@@ -33,6 +34,10 @@ HINTS: dict[int, str] = {
     9003: "Cloudflare does not allow this target behind the proxy",
     9004: "only A, AAAA and CNAME records can be proxied",
     9041: "records pointing at private addresses cannot be proxied",
+    9103: (
+        "Cloudflare does not know this email and Global API Key pair: check the login email "
+        "and copy the key again (My Profile → API Tokens → Global API Key)"
+    ),
     9106: "no credential was sent: connect an account with `origincert account add`",
     9109: "the token is unknown, revoked or not allowed from this address: check it in the dashboard",
     10000: (
@@ -40,6 +45,7 @@ HINTS: dict[int, str] = {
         "to see which"
     ),
     10100: "the API rate limit was reached: wait for the window to pass, then retry",
+    971: "the API rate limit was reached: wait for the window to pass, then retry",
 }
 
 

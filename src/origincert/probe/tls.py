@@ -49,3 +49,26 @@ def sni_for(hostname: str) -> str:
     if hostname.startswith("*."):
         return "origincert-check" + hostname[1:]
     return hostname
+
+
+def verify_error(host: str, port: int, sni: str, trusted_pem: str, *,
+                 timeout: float = 5.0) -> str | None:
+    """Why a validating client (Cloudflare in Full (strict)) would refuse the origin.
+
+    The handshake validates the chain the server sends (intermediates
+    included), the name and the dates against ``trusted_pem`` plus the
+    system's public roots. None means it would be accepted.
+    """
+    context = ssl.create_default_context()
+    if trusted_pem:
+        context.load_verify_locations(cadata=trusted_pem)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=sni):
+                return None
+    except ssl.SSLCertVerificationError as err:
+        return str(err.verify_message or err.reason or err)
+    except ssl.SSLError as err:
+        return f"TLS handshake failed: {err.reason or err}"
+    except OSError as err:
+        return f"cannot connect: {err.strerror or err}"

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from origincert.errors import OriginCertError, UsageError, VerificationError
+from origincert.accounts.preflight import check_before_issue
+from origincert.errors import OriginCertError, RecoveryError, UsageError, VerificationError
 from origincert.pki import certificate as certs
 from origincert.pki.csr import build_csr, csr_to_pem, request_type_for
 from origincert.pki.keys import generate_key
 from origincert.provision import resolve
 from origincert.provision.lock import server_lock
-from origincert.provision.transaction import Pointer, StepHook, Transaction
+from origincert.provision.transaction import Pointer, StepHook, Transaction, recover
 from origincert.provision.trust import trusted_roots
 from origincert.provision.verify import Check, wait_until_served
 from origincert.state.certstore import CertStore, lineage_name
@@ -85,6 +86,21 @@ class Issuer:
     def issue(self, hostnames: list[str], options: IssueOptions) -> IssueResult:
         names = resolve.normalize_all(hostnames)
         _check_options(options)
+        if options.dry_run:
+            return self._run(names, options)
+
+        # One run at a time, from reading the configuration to the verified install.
+        with server_lock(self.store.paths.lock_dir, self.server.kind):
+            self._recover_interrupted()
+            return self._run(names, options)
+
+    def _recover_interrupted(self) -> None:
+        """Undo what a run killed half-way left behind, before the configuration is read."""
+        undone = recover(self.server, self.store, self.certstore)
+        if undone:
+            self.progress(f"undid {len(undone)} interrupted run(s) first")
+
+    def _run(self, names: list[str], options: IssueOptions) -> IssueResult:
         site = resolve.site_for(self.server, names)
         self.progress(f"{self.server.kind} site {site.name} ({site.source}:{site.line}) "
                       f"serves {', '.join(names)}")
@@ -93,6 +109,8 @@ class Issuer:
         try:
             self.progress(f"account {reach.account.name} reaches zone "
                           f"{', '.join(reach.zone_names())}")
+            check_before_issue(reach.account, reach.client, reach.zones.values(),
+                               progress=self.progress)
             return self._issue_for(names, site, reach, options)
         finally:
             reach.client.close()
@@ -118,9 +136,8 @@ class Issuer:
         if options.dry_run:
             return result
 
-        with server_lock(self.store.paths.lock_dir, self.server.kind):
-            cert = self._obtain(lineage, names, reach, options)
-            self._install(lineage, site, plan, cert, names)
+        cert = self._obtain(lineage, names, reach, options)
+        self._install(lineage, site, plan, cert, names)
         result.status = "installed"
         result.certificate = _describe(self.store.get_certificate(cert.id))
         result.verified = [f"{name} serves certificate {cert.cf_id}" for name in names]
@@ -192,6 +209,9 @@ class Issuer:
                                   step_hook=self.step_hook, verify_timeout=self.verify_timeout)
         try:
             transaction.apply("issue", plan.changes, pointer, checks, progress=self.progress)
+        except RecoveryError:
+            self.store.update_certificate(cert.id, status="unused")
+            raise
         except BaseException:
             self.store.update_certificate(cert.id, status="unused")
             self.progress("rolled back: configuration files restored and reloaded")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from origincert import files
-from origincert.errors import OriginCertError, VerificationError, WebServerError
+from origincert.errors import OriginCertError, RecoveryError, VerificationError
 from origincert.provision.verify import Check, wait_until_served
 from origincert.state.certstore import CertStore
 from origincert.state.db import Store
@@ -113,8 +113,12 @@ class Transaction:
         except OriginCertError as err:
             log.error("rollback incomplete", extra={"journal_id": journal_id,
                                                     "error": err.one_line()})
+            # left open on purpose: the next run (or `origincert recover`) tries again
             self.store.journal_step(journal_id, "rollback_failed")
-            raise
+            raise RecoveryError(
+                f"{_cause(reason)}; the files are restored, but {err.one_line()}",
+                hint="once that works, run: origincert recover",
+            ) from err
         self.store.journal_finish(journal_id, "rolled_back")
 
 
@@ -130,12 +134,7 @@ def restore(server: WebServer, certstore: CertStore, changes: list[FileChange],
             certstore.point_live(pointer.lineage, pointer.before)
 
     server.config_test()
-    try:
-        server.reload()
-    except WebServerError:
-        # The server may not have been running; the restored files are what matters.
-        log.warning("reload after rollback failed", extra={"webserver": server.kind})
-        raise
+    server.reload()
 
 
 def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
@@ -143,12 +142,25 @@ def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
     recovered = []
     for entry in store.journal_unfinished():
         changes, pointer = _from_journal(entry.state_json)
-        restore(server, certstore, changes, pointer)
+        try:
+            restore(server, certstore, changes, pointer)
+        except OriginCertError as err:
+            raise RecoveryError(
+                f"could not undo the interrupted run {entry.id} ({entry.operation}): "
+                f"{err.one_line()}",
+                hint="fix that, then run: origincert recover",
+            ) from err
         store.journal_finish(entry.id, "recovered")
         for cert in store.certificates(lineage=entry.lineage, status="issued"):
             store.update_certificate(cert.id, status="unused")
         recovered.append(entry.id)
     return recovered
+
+
+def _cause(reason: BaseException) -> str:
+    if isinstance(reason, OriginCertError):
+        return reason.one_line()
+    return str(reason) or type(reason).__name__
 
 
 def _write(path: Path, data: bytes | None, mode: int | None) -> None:

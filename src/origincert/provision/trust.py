@@ -21,3 +21,12 @@ def trusted_roots(store: Store, account_name: str) -> list[x509.Certificate]:
     if pinned.is_file():
         roots += load_certificates(pinned.read_bytes())
     return roots
+
+
+def all_trusted_roots(store: Store) -> list[x509.Certificate]:
+    """Cloudflare's roots and those pinned for any connected account."""
+    roots = cloudflare_roots()
+    folder = store.paths.state_dir / "trust"
+    for pinned in sorted(folder.glob("*.pem")) if folder.is_dir() else []:
+        roots += load_certificates(pinned.read_bytes())
+    return roots

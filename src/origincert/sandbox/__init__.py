@@ -7,11 +7,15 @@ wire and reads the fact sheet for itself.
 
     with Sandbox.start("agency.json", state_dir=tmp) as sb:
         client = Cloudflare(api_token=..., base_url=sb.base_url)
+
+With `SandboxSettings(edge=True)` it also serves the sandbox edge (`edge/`), an HTTP and
+an HTTPS front that proxy the world's proxied hostnames to their origins like Cloudflare's
+edge: `sb.edge.http_url`, `sb.edge.https_url`, `sb.edge.ca_pem()`, `sb.edge.client()`.
 """
 
 from .ca import SandboxCAError
 from .data import SandboxDataError, World, load_world
-from .server import Sandbox, SandboxSettings, parse_rate_limit
+from .server import Sandbox, SandboxSettings, parse_origin_map, parse_rate_limit
 
 __all__ = [
     "Sandbox",
@@ -20,5 +24,6 @@ __all__ = [
     "SandboxSettings",
     "World",
     "load_world",
+    "parse_origin_map",
     "parse_rate_limit",
 ]

@@ -23,12 +23,13 @@ from starlette.routing import Mount, Route
 
 from . import envelope as ev
 from .auth import credential_key
-from .routes import certificates, dns, endpoint, ips, meta, no_route, tokens, zones
+from .routes import (certificates, dns, endpoint, ips, meta, no_route, rulesets, tokens,
+                     zones)
 
 API_PREFIX = "/client/v4"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Calls that the per-credential budget does not count.
-_UNMETERED = re.compile(r"^/client/v4/(ips|origincert-sandbox/roots)/?$")
+_UNMETERED = re.compile(r"^/client/v4/(ips|origincert-sandbox/(roots|edge))/?$")
 
 
 class RequestRecord(NamedTuple):
@@ -71,6 +72,7 @@ def _routes() -> list:
         ("/user/tokens/verify", {"GET": tokens.verify}),
         ("/ips", {"GET": ips.list_ips}),
         ("/origincert-sandbox/roots", {"GET": meta.roots}),
+        ("/origincert-sandbox/edge", {"GET": meta.edge}),
         ("/zones", {"GET": zones.list_zones}),
         ("/zones/{zone_id}", {"GET": zones.get_zone}),
         ("/zones/{zone_id}/settings/{setting_id}",
@@ -78,6 +80,8 @@ def _routes() -> list:
         ("/zones/{zone_id}/dns_records", {"GET": dns.list_records}),
         ("/zones/{zone_id}/dns_records/{record_id}",
          {"PATCH": dns.edit_record, "PUT": dns.replace_record}),
+        ("/zones/{zone_id}/rulesets/phases/http_config_settings/entrypoint",
+         {"GET": rulesets.get_entrypoint, "PUT": rulesets.put_entrypoint}),
         ("/certificates",
          {"GET": certificates.list_certificates, "POST": certificates.create}),
         ("/certificates/{certificate_id}",

@@ -125,8 +125,8 @@ class SandboxCA:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_atomic(key_path, key_bytes, 0o600)
-        _write_atomic(cert_path, root.pem().encode("ascii"), 0o644)
+        write_atomic(key_path, key_bytes, 0o600)
+        write_atomic(cert_path, root.pem().encode("ascii"), 0o644)
         return root
 
 
@@ -192,7 +192,7 @@ def _new_root(kind: str) -> Root:
     return Root(kind, key, cert)
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
     """Temporary file in the same folder, mode set at creation, fsync, rename, fsync folder.
 
     The product's own atomic writer is not imported: the sandbox stands apart from it.

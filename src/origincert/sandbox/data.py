@@ -143,6 +143,10 @@ class Zone:
     created_on: datetime = _LOADED_ON
     modified_on: datetime = _LOADED_ON
     paused: bool = False
+    # Per-hostname SSL mode overrides (configuration rules), hostname -> ssl value.
+    hostname_ssl: dict[str, str] = field(default_factory=dict)
+    # The http_config_settings entrypoint ruleset as last PUT, or None.
+    config_ruleset: dict | None = None
 
     def record(self, record_id: str) -> DnsRecord | None:
         return next((r for r in self.dns_records if r.id == record_id), None)
@@ -189,6 +193,11 @@ class World:
         bare = hostname[2:] if hostname.startswith("*.") else hostname
         matches = [z for z in self.zones if bare == z.name or bare.endswith("." + z.name)]
         return max(matches, key=lambda z: len(z.name), default=None)
+
+    def ssl_mode_for(self, zone: Zone, hostname: str) -> str:
+        """The SSL mode the edge uses for `hostname`: a per-hostname configuration rule if
+        one matches, else the zone's `ssl` setting."""
+        return zone.hostname_ssl.get(hostname.lower(), zone.settings["ssl"].value)
 
     def token(self, value: str) -> Token | None:
         return next((t for t in self.tokens if t.value == value), None)

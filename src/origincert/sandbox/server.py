@@ -19,6 +19,7 @@ import uvicorn
 from .app import API_PREFIX, Failure, RequestRecord, build_app
 from .ca import SandboxCA
 from .data import World, load_world, utc_now
+from .edge import Edge, EdgeCertificates
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,20 @@ class SandboxSettings:
     clock: Callable[[], datetime] = field(default=utc_now)
     timeout_hold_s: float = 120.0  # how long an injected timeout holds the connection
 
+    # The edge (edge/): started with the sandbox only when `edge` is true. Host and ports
+    # are read at start (0 picks a free port); the rest at every visitor request.
+    edge: bool = False
+    edge_host: str = "127.0.0.1"
+    edge_http_port: int = 0
+    edge_https_port: int = 0
+    # record content (an origin address, or a name a CNAME points at) -> address to use;
+    # anything not listed is used as is
+    origin_map: dict[str, str] = field(default_factory=dict)
+    # origin port the edge would use -> port it uses
+    origin_ports: dict[int, int] = field(default_factory=lambda: {80: 80, 443: 443})
+    edge_connect_timeout_s: float = 3.0  # TCP connect (and TLS handshake) bound: 522, 525
+    edge_response_timeout_s: float = 100.0  # whole origin response bound: 524
+
 
 def parse_rate_limit(text: str) -> tuple[int, float]:
     """`1200/300` -> (1200, 300.0); the CLI's --rate-limit format."""
@@ -44,12 +59,26 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     return int(match.group(1)), float(match.group(2))
 
 
+def parse_origin_map(pairs: list[str]) -> dict[str, str]:
+    """`["203.0.113.10=127.0.0.1"]` -> {"203.0.113.10": "127.0.0.1"}; the CLI's
+    --origin-map format."""
+    mapped: dict[str, str] = {}
+    for pair in pairs:
+        address, sep, local = pair.partition("=")
+        if not sep or not address.strip() or not local.strip():
+            raise ValueError(f"origin map entries must look like ADDRESS=LOCAL, got {pair!r}")
+        mapped[address.strip()] = local.strip()
+    return mapped
+
+
 class _Context:
     """What the handlers share: the world, the CA, the knobs and the test hooks."""
 
     def __init__(self, world: World, ca: SandboxCA, settings: SandboxSettings) -> None:
         self.world = world
         self.ca = ca
+        self.edge_certs = EdgeCertificates(ca.state_dir, list(ca.root_pems().values()))
+        self.edge: Edge | None = None
         self.settings = settings
         self.limiter = RateLimiter(lambda: self.settings.rate_limit)
         self.failures: list[Failure] = []
@@ -106,6 +135,13 @@ class Sandbox:
 
         context = _Context(world, ca, settings)
         _follow_settings_clock(context)
+        if settings.edge:
+            try:
+                context.edge = Edge.bind(context, context.edge_certs, settings.edge_host,
+                                         settings.edge_http_port, settings.edge_https_port)
+            except OSError:
+                sock.close()
+                raise
         config = uvicorn.Config(build_app(context), log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         return cls(context, uvicorn.Server(config), sock, Path(data_path), owned)
@@ -126,12 +162,21 @@ class Sandbox:
         if not sandbox._server.started:
             sandbox.stop()
             raise RuntimeError("the sandbox server did not start")
+        if sandbox.edge is not None:
+            try:
+                sandbox.edge.start()
+            except RuntimeError:
+                sandbox.stop()
+                raise
         log.info("sandbox started base_url=%s state_dir=%s", sandbox.base_url, sandbox.state_dir)
         return sandbox
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C or SIGTERM)."""
+        """Serve in this thread until interrupted (Ctrl-C or SIGTERM); the edge, if any,
+        in a background thread."""
         try:
+            if self.edge is not None:
+                self.edge.start()
             self._serve()
         finally:
             self._cleanup()
@@ -148,6 +193,12 @@ class Sandbox:
     @property
     def settings(self) -> SandboxSettings:
         return self._context.settings
+
+    @property
+    def edge(self) -> Edge | None:
+        """The edge fronts (`http_url`, `https_url`, `ca_pem()`, `origin_pull_ca_pem()`,
+        `client()`), or None when the sandbox was started without `edge=True`."""
+        return self._context.edge
 
     @property
     def request_log(self) -> list[RequestRecord]:
@@ -197,6 +248,8 @@ class Sandbox:
         self._cleanup()
 
     def _cleanup(self) -> None:
+        if self.edge is not None:
+            self.edge.stop()
         try:
             self._sock.close()
         except OSError:

@@ -1,0 +1,1 @@
+"""What exists: the sites a web server defines, the certificates in use."""

@@ -1,0 +1,1 @@
+"""Zone configuration the guide's way: Full (strict) safely, proxied records, HTTPS settings."""

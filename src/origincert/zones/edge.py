@@ -1,0 +1,86 @@
+"""A request through Cloudflare's edge, as a visitor makes it.
+
+Against the real API the edge is the Internet: ``https://<hostname>/``,
+expecting a ``cf-ray`` header and no 52x. Against the sandbox it is the
+sandbox's edge, pinned when the account was connected, reached on its
+loopback port with the hostname as SNI and Host, and trusted through the
+sandbox's edge CA only.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from origincert import files
+
+
+@dataclass(frozen=True)
+class EdgeAnswer:
+    hostname: str
+    status: int | None
+    ray_id: str | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 520 and bool(self.ray_id)
+
+    def describe(self) -> str:
+        if self.error:
+            return f"{self.hostname}: {self.error}"
+        return f"{self.hostname}: HTTP {self.status} through the edge (Ray ID {self.ray_id})"
+
+
+class Edge:
+    """Where visitors' requests go: the real edge, or the sandbox's."""
+
+    def __init__(self, https_url: str | None = None, ca_pem: str | None = None,
+                 timeout: float = 10.0) -> None:
+        self.https_url = https_url
+        self.ca_pem = ca_pem
+        self.timeout = timeout
+
+    @classmethod
+    def for_account(cls, pinned: Path) -> Edge:
+        """The sandbox edge pinned for an account, or the real one."""
+        if not pinned.is_file():
+            return cls()
+        info = json.loads(pinned.read_text())
+        return cls(info.get("https"), info.get("edge_ca"))
+
+    def get(self, hostname: str, path: str = "/") -> EdgeAnswer:
+        target = self.https_url or f"https://{hostname}"
+        context = ssl.create_default_context()
+        if self.ca_pem:
+            context.load_verify_locations(cadata=self.ca_pem)
+        try:
+            with httpx.Client(verify=context, timeout=self.timeout) as client:
+                answer = client.get(target.rstrip("/") + path, headers={"Host": hostname},
+                                    extensions={"sni_hostname": hostname})
+        except httpx.HTTPError as err:
+            return EdgeAnswer(hostname, None, None, f"request through the edge failed: {err}")
+        return EdgeAnswer(hostname, answer.status_code, answer.headers.get("cf-ray"))
+
+
+def pin_sandbox_edge(api_base: str, path: Path) -> bool:
+    """Keep the sandbox edge's address and CA for an account; False if none."""
+    try:
+        answer = httpx.get(api_base.rstrip("/") + "/origincert-sandbox/edge", timeout=10.0)
+        info = answer.json()["result"] if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        info = None
+    if not info or not info.get("https"):
+        return False
+    files.ensure_dir(path.parent, 0o700)
+    files.write_atomic(path, json.dumps(info), mode=0o644)
+    return True
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or ""
