@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the demo and the tests need: the web servers are run
 # privately by the tests; iproute2 and util-linux make the test namespace.
-PACKAGES=(nginx apache2 caddy iproute2 util-linux openssl ca-certificates)
+PACKAGES=(nginx apache2 caddy iproute2 util-linux openssl ca-certificates pebble)
 
 setup_system() {
     local missing=()

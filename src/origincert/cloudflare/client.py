@@ -59,6 +59,16 @@ class OriginCertificate:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    id: str
+    type: str
+    name: str
+    content: str
+    proxied: bool
+    ttl: int
+
+
+@dataclass(frozen=True)
 class ProbeAnswer:
     """How the API answered a write that cannot change anything (a permission probe).
 
@@ -153,6 +163,30 @@ class CloudflareClient:
                                                                per_page=per_page)
         return _results_of(raw, "list DNS records")
 
+    def dns_records(self, zone_id: str) -> list[DnsRecord]:
+        """Every DNS record of a zone, in pages of 100."""
+        with self._calling("list DNS records"):
+            pages = self._sdk.dns.records.list(zone_id=zone_id, per_page=100)
+            return [_record_from(item.model_dump()) for item in pages]
+
+    def set_proxied(self, zone_id: str, record: DnsRecord, proxied: bool, *,
+                    zone: str | None = None) -> DnsRecord:
+        """Turn the orange cloud on or off for one record, nothing else changed.
+
+        The SDK insists on name, type and ttl for a PATCH (fact sheet §0 #6).
+        """
+        action = "dns_record.proxied"
+        target = f"{record.type} {record.name} proxied={str(proxied).lower()}"
+        with self._calling("change a DNS record's proxy status", action=action, zone=zone,
+                           target=target):
+            raw = self._sdk.dns.records.with_raw_response.edit(
+                record.id, zone_id=zone_id, name=record.name, type=record.type,
+                ttl=1 if proxied else record.ttl, proxied=proxied, content=record.content,
+            )
+        result = _result_of(raw, "change a DNS record's proxy status")
+        self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
+        return _record_from(result)
+
     def origin_certificates_page(self, zone_id: str) -> list[dict[str, Any]]:
         """The first page of a zone's Origin CA certificates, one request (C16: zone_id)."""
         with self._calling("list Origin CA certificates"):
@@ -212,6 +246,37 @@ class CloudflareClient:
         result = _result_of(raw, f"change the {setting} setting")
         self._record(action, zone, str(value), "ok", raw.headers.get("cf-ray"))
         return result.get("value")
+
+    def create_dns_record(self, zone_id: str, record_type: str, name: str, content: str, *,
+                          ttl: int = 1, proxied: bool = False, comment: str | None = None,
+                          zone: str | None = None) -> DnsRecord:
+        """Add one DNS record (needs Zone → DNS → Edit).
+
+        Retries are off: a retried POST after a lost answer would make the record twice.
+        """
+        action = "dns_record.create"
+        target = f"{record_type} {name}"
+        sdk = self._sdk.with_options(max_retries=0)
+        extra = {"comment": comment} if comment is not None else {}
+        with self._calling("create a DNS record", action=action, zone=zone, target=target):
+            raw = sdk.dns.records.with_raw_response.create(
+                zone_id=zone_id, type=record_type, name=name, content=content, ttl=ttl,
+                proxied=proxied, **extra,
+            )
+        result = _result_of(raw, "create a DNS record")
+        self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
+        return _record_from(result)
+
+    def delete_dns_record(self, zone_id: str, record_id: str, *, zone: str | None = None,
+                          target: str | None = None) -> str:
+        """Remove one DNS record by id; returns the id the API confirmed."""
+        action = "dns_record.delete"
+        shown = target or record_id
+        with self._calling("delete a DNS record", action=action, zone=zone, target=shown):
+            raw = self._sdk.dns.records.with_raw_response.delete(record_id, zone_id=zone_id)
+        result = _result_of(raw, "delete a DNS record")
+        self._record(action, zone, shown, "ok", raw.headers.get("cf-ray"))
+        return str(result.get("id") or record_id)
 
     # Permission probes: writes that cannot change anything, each audited as a probe.
 
@@ -345,6 +410,14 @@ def _zone_from(item: Any) -> Zone:
         status=getattr(item, "status", None) or "unknown",
         account_id=getattr(account, "id", None),
         account_name=getattr(account, "name", None),
+    )
+
+
+def _record_from(data: dict[str, Any]) -> DnsRecord:
+    return DnsRecord(
+        id=str(data.get("id") or ""), type=str(data.get("type") or ""),
+        name=str(data.get("name") or "").lower(), content=str(data.get("content") or ""),
+        proxied=bool(data.get("proxied")), ttl=int(data.get("ttl") or 1),
     )
 
 

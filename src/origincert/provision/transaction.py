@@ -115,10 +115,7 @@ class Transaction:
                                                     "error": err.one_line()})
             # left open on purpose: the next run (or `origincert recover`) tries again
             self.store.journal_step(journal_id, "rollback_failed")
-            raise RecoveryError(
-                f"{_cause(reason)}; the files are restored, but {err.one_line()}",
-                hint="once that works, run: origincert recover",
-            ) from err
+            raise _rollback_failed(reason, err) from err
         self.store.journal_finish(journal_id, "rolled_back")
 
 
@@ -157,10 +154,14 @@ def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
     return recovered
 
 
-def _cause(reason: BaseException) -> str:
-    if isinstance(reason, OriginCertError):
-        return reason.one_line()
-    return str(reason) or type(reason).__name__
+def _rollback_failed(reason: BaseException, err: OriginCertError) -> RecoveryError:
+    """One line: what failed first, and that undoing it failed too."""
+    cause = reason.one_line() if isinstance(reason, OriginCertError) else (
+        str(reason) or type(reason).__name__)
+    then = ("the same failure stopped the reload after the rollback"
+            if err.one_line() == cause else f"after the rollback: {err.one_line()}")
+    return RecoveryError(f"{cause}; the files are restored, but {then}",
+                         hint="once that works, run: origincert recover")
 
 
 def _write(path: Path, data: bytes | None, mode: int | None) -> None:

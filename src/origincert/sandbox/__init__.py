@@ -11,6 +11,9 @@ wire and reads the fact sheet for itself.
 With `SandboxSettings(edge=True)` it also serves the sandbox edge (`edge/`), an HTTP and
 an HTTPS front that proxy the world's proxied hostnames to their origins like Cloudflare's
 edge: `sb.edge.http_url`, `sb.edge.https_url`, `sb.edge.ca_pem()`, `sb.edge.client()`.
+
+With `SandboxSettings(dns=True)` it also serves the sandbox's authoritative DNS (`dns/`)
+for the world's zones on a loopback port, UDP and TCP: `sb.dns.address` is (host, port).
 """
 
 from .ca import SandboxCAError

@@ -19,6 +19,7 @@ import uvicorn
 from .app import API_PREFIX, Failure, RequestRecord, build_app
 from .ca import SandboxCA
 from .data import World, load_world, utc_now
+from .dns import DnsServer
 from .edge import Edge, EdgeCertificates
 from .ratelimit import RateLimiter
 
@@ -50,6 +51,15 @@ class SandboxSettings:
     edge_connect_timeout_s: float = 3.0  # TCP connect (and TLS handshake) bound: 522, 525
     edge_response_timeout_s: float = 100.0  # whole origin response bound: 524
 
+    # The authoritative DNS (dns/): started with the sandbox only when `dns` is true, on
+    # UDP and TCP of one port (0 picks a free one). Proxied names answer with these edge
+    # addresses (read at every query), never with their origin.
+    dns: bool = False
+    dns_host: str = "127.0.0.1"
+    dns_port: int = 0
+    dns_proxy_addresses: list[str] = field(
+        default_factory=lambda: ["104.16.132.229", "2606:4700::6810:84e5"])
+
 
 def parse_rate_limit(text: str) -> tuple[int, float]:
     """`1200/300` -> (1200, 300.0); the CLI's --rate-limit format."""
@@ -79,6 +89,7 @@ class _Context:
         self.ca = ca
         self.edge_certs = EdgeCertificates(ca.state_dir, list(ca.root_pems().values()))
         self.edge: Edge | None = None
+        self.dns: DnsServer | None = None
         self.settings = settings
         self.limiter = RateLimiter(lambda: self.settings.rate_limit)
         self.failures: list[Failure] = []
@@ -142,6 +153,14 @@ class Sandbox:
             except OSError:
                 sock.close()
                 raise
+        if settings.dns:
+            try:
+                context.dns = DnsServer.bind(context, settings.dns_host, settings.dns_port)
+            except OSError:
+                if context.edge is not None:
+                    context.edge.stop()
+                sock.close()
+                raise
         config = uvicorn.Config(build_app(context), log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         return cls(context, uvicorn.Server(config), sock, Path(data_path), owned)
@@ -168,6 +187,8 @@ class Sandbox:
             except RuntimeError:
                 sandbox.stop()
                 raise
+        if sandbox.dns is not None:
+            sandbox.dns.start()
         log.info("sandbox started base_url=%s state_dir=%s", sandbox.base_url, sandbox.state_dir)
         return sandbox
 
@@ -177,6 +198,8 @@ class Sandbox:
         try:
             if self.edge is not None:
                 self.edge.start()
+            if self.dns is not None:
+                self.dns.start()
             self._serve()
         finally:
             self._cleanup()
@@ -199,6 +222,12 @@ class Sandbox:
         """The edge fronts (`http_url`, `https_url`, `ca_pem()`, `origin_pull_ca_pem()`,
         `client()`), or None when the sandbox was started without `edge=True`."""
         return self._context.edge
+
+    @property
+    def dns(self) -> DnsServer | None:
+        """The authoritative DNS server (`address` is its (host, port), UDP and TCP), or
+        None when the sandbox was started without `dns=True`."""
+        return self._context.dns
 
     @property
     def request_log(self) -> list[RequestRecord]:
@@ -250,6 +279,8 @@ class Sandbox:
     def _cleanup(self) -> None:
         if self.edge is not None:
             self.edge.stop()
+        if self.dns is not None:
+            self.dns.stop()
         try:
             self._sock.close()
         except OSError:

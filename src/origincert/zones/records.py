@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+
+from origincert.cloudflare.client import DnsRecord as Record
 
 PROXIABLE_TYPES = ("A", "AAAA", "CNAME")
-
-
-@dataclass(frozen=True)
-class Record:
-    id: str
-    type: str
-    name: str
-    content: str
-    proxied: bool
-    ttl: int
 
 
 def proxied_origins(records: list[Record]) -> dict[str, list[str]]:

@@ -1,8 +1,10 @@
-"""DNS records of a zone: list, partial update (PATCH) and full replace (PUT) (§7)."""
+"""DNS records of a zone: list, create (POST), partial update (PATCH), full replace (PUT)
+and delete (DELETE) (§7)."""
 
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from dataclasses import replace
 
 from starlette.requests import Request
@@ -10,7 +12,7 @@ from starlette.responses import Response
 
 from .. import envelope as ev
 from ..auth import require
-from ..data import DnsRecord, Zone
+from ..data import DNS_TYPES, DnsRecord, Zone
 from . import (bool_param, caller_of, context, endpoint, int_param, invalid, json_body,
                zone_or_404)
 
@@ -27,6 +29,9 @@ _UNPROXIABLE = [ipaddress.ip_network(n) for n in (
 )]
 
 _RECORD_NOT_FOUND = (404, ev.RECORD_NOT_FOUND, "Record does not exist.")
+# Conflicts on create: codes UNCONFIRMED (81053 and 81058 are what users report).
+_HOST_TAKEN = 81053
+_IDENTICAL = 81058
 
 
 @endpoint
@@ -68,6 +73,61 @@ def _matches(request: Request, record: DnsRecord, zone: Zone, proxied: bool | No
 def _full_name(name: str, zone: Zone) -> str:
     name = name.strip().rstrip(".").lower()
     return zone.name if name == "@" else name
+
+
+@endpoint
+async def create_record(request: Request) -> Response:
+    caller = caller_of(request)
+    zone = zone_or_404(request, request.path_params["zone_id"])
+    require(caller, zone, "dns_records:edit")
+
+    body = await json_body(request)
+    missing = [k for k in ("type", "name", "content") if k not in body]
+    if missing:
+        raise invalid(f"Missing required field(s): {', '.join(missing)}")
+    record_type = _field(body, "type", str).upper()
+    if record_type not in DNS_TYPES:
+        raise invalid(f"Unsupported DNS record type {record_type!r}")
+    if record_type == "MX" and "priority" not in body:
+        raise invalid("Field 'priority' is required for MX records")
+
+    now = context(request).world.now()
+    blank = DnsRecord(id=uuid.uuid4().hex, type=record_type, name=zone.name, content="",
+                      proxied=False, ttl=1, created_on=now, modified_on=now)
+    candidate = _apply(blank, {**body, "type": record_type}, zone)
+    _check_proxying(candidate)
+    if candidate.proxied:
+        candidate.ttl = 1
+    _check_conflicts(candidate, zone)
+
+    zone.dns_records.append(candidate)
+    return ev.success(record_object(candidate))
+
+
+@endpoint
+async def delete_record(request: Request) -> Response:
+    caller = caller_of(request)
+    zone = zone_or_404(request, request.path_params["zone_id"])
+    require(caller, zone, "dns_records:edit")
+    record = zone.record(request.path_params["record_id"])
+    if record is None:
+        raise ev.ApiError(*_RECORD_NOT_FOUND)
+
+    zone.dns_records.remove(record)
+    return ev.success({"id": record.id})
+
+
+def _check_conflicts(record: DnsRecord, zone: Zone) -> None:
+    """A CNAME shares its name with nothing; an identical record is not made twice."""
+    same_name = [r for r in zone.dns_records if r.name == record.name]
+    if any(r.type == record.type and r.content == record.content for r in same_name):
+        raise ev.ApiError(400, _IDENTICAL, "An identical record already exists.")
+    address_types = ("A", "AAAA", "CNAME")
+    clash = [r for r in same_name if r.type in address_types and record.type in address_types
+             and "CNAME" in (r.type, record.type)]
+    if clash:
+        raise ev.ApiError(400, _HOST_TAKEN,
+                          "An A, AAAA, or CNAME record with that host already exists.")
 
 
 @endpoint
