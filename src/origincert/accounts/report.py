@@ -174,8 +174,15 @@ def _write(answer: ProbeAnswer, via: str) -> Answer:
         raise err
     if isinstance(err, PermissionMissingError) or err.status in (401, 403):
         return Answer(False, True, via, err)
+    if err.status is None or err.status >= 500:
+        return Answer(None, True, f"{via}: no usable answer ({_code(err)})", err)
     # Past the permission check, refused for another reason: the permission is there.
     return Answer(True, True, f"{via}: refused for its content ({_code(err)})", err)
+
+
+def certificate_answer(client: CloudflareClient, zone_name: str) -> Answer:
+    """May this credential issue certificates in the zone? One request, nothing issued."""
+    return _certificate_answer(client.probe_certificate_request(zone_name))
 
 
 def _certificate_answer(answer: ProbeAnswer) -> Answer:

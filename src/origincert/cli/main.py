@@ -15,6 +15,7 @@ import typer
 from origincert import __version__
 from origincert.cli import account, certs, demo, issue, sandbox_cmd, sites
 from origincert.cli import log_cmd
+from origincert.cli import doctor
 from origincert.cli.context import AppContext
 from origincert.errors import OriginCertError
 
@@ -33,6 +34,7 @@ app.command("recover")(issue.recover)
 app.command("demo")(demo.demo)
 app.command("sandbox")(sandbox_cmd.sandbox)
 app.command("log")(log_cmd.log)
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,8 @@ from origincert.probe import port as ports
 from origincert.probe.http import Page
 from origincert.zones.strict import FAILS, STRICT
 
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER", "PACKET_LENGTH", "HTTP_REQUEST",
+            "RECORD LAYER", "WRONG VERSION")
 MODE_WORDS = {"off": "Off", "flexible": "Flexible", "full": "Full", "strict": "Full (strict)"}
 
 
@@ -85,7 +87,7 @@ def _tls(target: Target, facts: Facts, config: OriginConfig, address: str, *,
     if verdict.outcome == FAILS:
         return [_handshake_failed(target, facts, config, address, verdict.reason, mode)]
     if strict and verdict.outcome != STRICT:
-        return [_untrusted(target, facts, address, verdict.reason)]
+        return [_untrusted(target, facts, config, address, verdict.reason)]
 
     found: list[Finding] = []
     page = facts.page(address, target.sni, tls=True)
@@ -125,7 +127,11 @@ def _handshake_failed(target: Target, facts: Facts, config: OriginConfig, addres
     evidence = [f"SSL mode {MODE_WORDS[mode]}: Cloudflare needs a TLS handshake on 443",
                 f"handshake with {address}:443, SNI {target.sni}: {reason}"]
     case = None
-    plain = facts.plain_http(address, 443, target.sni)
+    # a listener that is not TLS answers the ClientHello with HTTP: OpenSSL then reports
+    # a wrong version number or an oversized record (a TLS listener answers HTTP too, with
+    # a 400, so the plain request alone proves nothing)
+    not_tls = any(word in reason.upper() for word in _NOT_TLS)
+    plain = facts.plain_http(address, 443, target.sni) if not_tls else None
     if plain:
         case = "C23"
         evidence.append(f"port 443 answers plain HTTP ({plain}): a `listen 443` without `ssl`")
@@ -147,10 +153,18 @@ def _handshake_failed(target: Target, facts: Facts, config: OriginConfig, addres
                 command=f"origincert issue {target.hostname}"))
 
 
-def _untrusted(target: Target, facts: Facts, address: str, reason: str) -> Finding:
+def _untrusted(target: Target, facts: Facts, config: OriginConfig, address: str,
+               reason: str) -> Finding:
     shake = facts.handshake(address, target.sni)
-    evidence = [f"SSL mode Full (strict): Cloudflare validates the origin's certificate",
+    evidence = ["SSL mode Full (strict): Cloudflare validates the origin's certificate",
                 f"origin {address}, SNI {target.sni}: {reason}"]
+    case = "C42"
+    if config.kind is not None and config.blocks and not config.where(tls=True):
+        # C30: the name has only a port-80 block; another TLS block answers for it
+        case = "C30"
+        what = "virtual host" if config.kind == "apache" else "server block"
+        evidence.append(f"no TLS {what} names {target.hostname} (only {config.where()}): "
+                        f"the default one on 443 answers with its own certificate")
     if shake.certificate_der:
         from cryptography import x509
 
@@ -162,7 +176,7 @@ def _untrusted(target: Target, facts: Facts, address: str, reason: str) -> Findi
                         f"{about.issuer}, valid until {about.not_after:%Y-%m-%d}")
     return finding(
         "edge.526", ERROR, target.hostname, "visitors get a 526: Full (strict) rejects the "
-        "origin's certificate", zone=target.zone.name, case="C42", evidence=evidence,
+        "origin's certificate", zone=target.zone.name, case=case, evidence=evidence,
         explanation=("In Full (strict) Cloudflare accepts only a certificate from a trusted "
                      "issuer (a public CA or Cloudflare's Origin CA) that names the hostname "
                      "and is within its dates. The origin serves one that fails that, so "
