@@ -5,6 +5,8 @@ defaults describe standard Debian installs::
 
     webserver = "nginx"          # or "apache", "caddy"; default: detected
     api_base = "https://api.cloudflare.com/client/v4"
+    letsencrypt_dir = "/etc/letsencrypt"   # where certbot keeps its renewals
+    acme_sh_home = "/root/.acme.sh"
 
     [nginx]
     binary = "/usr/sbin/nginx"
@@ -71,6 +73,8 @@ class Settings:
     webserver: str | None = None  # None: detect what runs on this machine
     api_base: str | None = None
     servers: dict[str, ServerSettings] = field(default_factory=dict)
+    letsencrypt_dir: Path = Path("/etc/letsencrypt")
+    acme_sh_home: Path = Path("/root/.acme.sh")
 
     @property
     def config_file(self) -> Path:
@@ -96,8 +100,13 @@ def load(state_dir: Path | None = None, config_dir: Path | None = None,
     if webserver is not None and webserver not in WEBSERVERS:
         raise ConfigError(f"unknown web server {webserver!r}",
                           hint=f"choose one of: {', '.join(WEBSERVERS)}")
-    settings = Settings(paths=paths, webserver=webserver, api_base=data.get("api_base"),
-                        servers=servers)
+    settings = Settings(
+        paths=paths, webserver=webserver, api_base=data.get("api_base"), servers=servers,
+        letsencrypt_dir=Path(overrides.get("letsencrypt_dir") or data.get("letsencrypt_dir")
+                             or "/etc/letsencrypt"),
+        acme_sh_home=Path(overrides.get("acme_sh_home") or data.get("acme_sh_home")
+                          or "/root/.acme.sh"),
+    )
     base = overrides.get("api_base") or os.environ.get("CLOUDFLARE_BASE_URL")
     return replace(settings, api_base=base) if base else settings
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from origincert.acme import AcmeError, obtain
+from origincert.acme.dns01 import ChallengeRecords, ChallengeTxt
 from origincert.errors import CloudflareAPIError
 from origincert.pki.keys import generate_key
 from origincert.state.db import Store
 from origincert.state.paths import StatePaths
-from tests.acme.checks import assert_no_challenge_left
+from tests.acme.checks import assert_no_challenge_left, challenge_records
 from tests.acme.conftest import ZONE_ORG
 from tests.acme.flow import AcmeInstaller
 from tests.servers.tls import served_certificate
@@ -106,3 +107,30 @@ def test_untrusted_acme_server_certificate_is_one_line_and_creates_nothing(
         "could not verify the HTTPS certificate of the ACME server at https://127.0.0.1:")
     assert not [r for r in sb.request_log if r.method == "POST"]
     assert_no_challenge_left(sb, STORE)
+
+
+def test_a_failed_removal_is_retried_and_leaves_no_record(sb, client, acme_setup):
+    zone = client.zone_named(ZONE_ORG)
+    sb.inject_failure("DELETE", r"/dns_records/[0-9a-f]+$", status=502)
+
+    result = obtain(client, {STORE: zone}, [STORE], generate_key(),
+                    directory=acme_setup.directory,
+                    account_key_path=acme_setup.account_key_path,
+                    ca_bundle=acme_setup.ca_bundle, dns_resolver=acme_setup.dns_resolver)
+
+    assert result.notes == ()
+    deletes = [r.status for r in sb.request_log if r.method == "DELETE"]
+    assert deletes == [502, 200]
+    assert_no_challenge_left(sb, STORE)
+
+
+def test_records_that_cannot_be_removed_are_named_for_the_user(sb, client):
+    zone = client.zone_named(ZONE_ORG)
+    txt = ChallengeTxt(STORE, zone, f"_acme-challenge.{STORE}", "value")
+    sb.inject_failure("DELETE", r"/dns_records/", status=500, times=3)
+
+    with ChallengeRecords(client, sleep=lambda seconds: None) as records:
+        records.create(txt)
+
+    assert records.leftovers == [txt]
+    assert len(challenge_records(sb)) == 1

@@ -25,6 +25,7 @@ from origincert.errors import CredentialError, UsageError
 from origincert.secret import Secret
 from origincert.state.db import Store
 from origincert.state.models import Account
+from origincert.zones.edge import pin_sandbox_edge
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def add(store: Store, name: str, credential: Credential, api_base: str | None) -
 
     if api_base and api_base.rstrip("/") != DEFAULT_BASE_URL:
         _pin_sandbox_roots(store, name, api_base)
+        pin_sandbox_edge(api_base, edge_file(store, name))
     account = store.add_account(name, credential.kind, credential.secret,
                                 email=credential.email, api_base=api_base, report=found)
     log.info("account added", extra={"account": name, "kind": credential.kind})
@@ -171,6 +173,11 @@ def trust_file(store: Store, account_name: str) -> Path:
     return store.paths.state_dir / "trust" / f"{account_name}.pem"
 
 
+def edge_file(store: Store, account_name: str) -> Path:
+    """The sandbox edge pinned for an account (absent for the real Cloudflare)."""
+    return store.paths.state_dir / "trust" / f"{account_name}.edge.json"
+
+
 def _pin_sandbox_roots(store: Store, name: str, api_base: str) -> None:
     url = api_base.rstrip("/") + SANDBOX_ROOTS_PATH
     try:
@@ -208,3 +215,4 @@ def remove(store: Store, name: str) -> None:
     store.get_account(name)
     store.remove_account(name)
     files.remove(trust_file(store, name))
+    files.remove(edge_file(store, name))

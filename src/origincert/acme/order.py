@@ -28,6 +28,7 @@ from origincert.acme.account import load_account_key, register
 from origincert.acme.dns01 import ChallengeRecords, ChallengeTxt, Propagation, record_name
 from origincert.acme.errors import AcmeError
 from origincert.cloudflare.client import CloudflareClient, Zone
+from origincert.errors import OriginCertError
 from origincert.pki import certificate as certs
 from origincert.pki.csr import build_csr, csr_to_pem
 from origincert.pki.keys import PrivateKey
@@ -99,9 +100,10 @@ def obtain(
     ``dns_resolver`` is the nameserver (host, port) to wait on instead of the zones'
     authoritative ones. Every TXT record made is removed before this returns or raises.
     """
-    hook = step_hook or (lambda step: None)
     jwk = load_account_key(account_key_path)
     acme = _connect(directory, jwk, ca_bundle)
+    run = _Run(acme, jwk, client, Propagation(dns_resolver, timeout=dns_timeout),
+               acme_timeout, progress, step_hook or (lambda step: None))
 
     with _acme_step("the account", directory):
         account = register(acme, email)
@@ -109,18 +111,13 @@ def obtain(
         order = acme.new_order(csr_to_pem(build_csr(key, names)).encode())
     progress(f"ACME order placed at {directory} for {', '.join(names)}")
 
-    pending = _pending(order, zones, jwk)
-    leftovers = _validate(acme, order, pending, client, jwk, dns_resolver, dns_timeout,
-                          acme_timeout, progress, hook)
-
-    deadline = dt.datetime.now() + dt.timedelta(seconds=acme_timeout)
+    leftovers = run.validate(order, _pending(order, zones, jwk))
     with _acme_step(f"the certificate for {', '.join(names)}", directory):
-        order = acme.finalize_order(order, deadline)
-    hook("finalized")
+        order = acme.finalize_order(order, run.deadline())
+    run.hook("finalized")
 
-    notes = tuple(f"the challenge record TXT {txt.name} could not be removed; delete it in "
-                  f"the Cloudflare dashboard (zone {txt.zone.name})" for txt in leftovers)
-    result = _result(order.fullchain_pem, key, names, directory, order.uri, account.uri, notes)
+    result = _result(order.fullchain_pem, key, names, directory, order.uri, account.uri,
+                     tuple(_leftover_note(txt) for txt in leftovers))
     progress(f"the ACME CA issued certificate {result.serial_hex} ({result.issuer}), "
              f"valid until {result.not_after:%Y-%m-%d}")
     return result
@@ -156,45 +153,71 @@ def _pending(order: messages.OrderResource, zones: dict[str, Zone],
     return pending
 
 
-def _validate(acme: acme_client.ClientV2, order: messages.OrderResource,
-              pending: list[tuple[ChallengeTxt, messages.ChallengeBody]],
-              client: CloudflareClient, jwk: josepy.JWKEC, resolver: tuple[str, int] | None,
-              dns_timeout: float, acme_timeout: float, progress: Callable[[str], None],
-              hook: StepHook) -> list[ChallengeTxt]:
-    """Records made, seen, challenges answered and polled, records removed (always).
+@dataclass
+class _Run:
+    """What the validation steps of one obtain() share."""
 
-    Returns the records that could not be removed (after retries)."""
-    records = ChallengeRecords(client)
-    try:
+    acme: acme_client.ClientV2
+    jwk: josepy.JWKEC
+    client: CloudflareClient
+    propagation: Propagation
+    acme_timeout: float
+    progress: Callable[[str], None]
+    hook: StepHook
+
+    def deadline(self) -> dt.datetime:
+        # the acme package compares its deadlines with naive local time
+        return dt.datetime.now() + dt.timedelta(seconds=self.acme_timeout)
+
+    def validate(self, order: messages.OrderResource,
+                 pending: list[tuple[ChallengeTxt, messages.ChallengeBody]]
+                 ) -> list[ChallengeTxt]:
+        """Records made and seen, challenges answered and polled; the records removed
+        whatever happens. Returns the records that could not be removed."""
+        records = ChallengeRecords(self.client)
+        try:
+            self._challenge(order, pending, records)
+        except BaseException as err:
+            records.remove_all()
+            if records.leftovers and isinstance(err, OriginCertError):
+                err.hint = "; ".join(_leftover_note(txt) for txt in records.leftovers)
+            raise
+        records.remove_all()
+        if pending and not records.leftovers:
+            self.progress("removed the challenge records")
+        self.hook("records_removed")
+        return records.leftovers
+
+    def _challenge(self, order: messages.OrderResource,
+                   pending: list[tuple[ChallengeTxt, messages.ChallengeBody]],
+                   records: ChallengeRecords) -> None:
         for txt, _ in pending:
             records.create(txt)
-            progress(f"created TXT {txt.name} in zone {txt.zone.name}")
-            hook("record_created")
+            self.progress(f"created TXT {txt.name} in zone {txt.zone.name}")
+            self.hook("record_created")
         if pending:
-            Propagation(resolver, timeout=dns_timeout).wait(txt for txt, _ in pending)
-            progress("the zone's nameservers answer the challenge records")
-        hook("records_visible")
+            self.propagation.wait(txt for txt, _ in pending)
+            self.progress("the zone's nameservers answer the challenge records")
+        self.hook("records_visible")
 
         for txt, challb in pending:
             with _acme_step(f"the DNS challenge for {txt.hostname}", None):
-                acme.answer_challenge(challb, challb.chall.response(jwk))
-        hook("challenges_answered")
+                self.acme.answer_challenge(challb, challb.chall.response(self.jwk))
+        self.hook("challenges_answered")
 
-        deadline = dt.datetime.now() + dt.timedelta(seconds=acme_timeout)
         try:
-            acme.poll_authorizations(order, deadline)
+            self.acme.poll_authorizations(order, self.deadline())
         except acme_errors.ValidationError as err:
             raise _refused(err) from err
         except (acme_errors.Error, messages.Error, requests.RequestException) as err:
             raise _translate(err, "the DNS challenges", None) from err
-        progress("the ACME server validated every name")
-        hook("validated")
-    finally:
-        records.remove_all()
-        if not records.leftovers:
-            progress("removed the challenge records")
-    hook("records_removed")
-    return records.leftovers
+        self.progress("the ACME server validated every name")
+        self.hook("validated")
+
+
+def _leftover_note(txt: ChallengeTxt) -> str:
+    return (f"the challenge record TXT {txt.name} could not be removed; delete it in the "
+            f"Cloudflare dashboard (zone {txt.zone.name})")
 
 
 def _refused(err: acme_errors.ValidationError) -> AcmeError:

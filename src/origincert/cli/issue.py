@@ -11,7 +11,10 @@ from origincert.cli.context import AppContext, emit_json
 
 def issue(
     ctx: typer.Context,
-    hostnames: Annotated[list[str], typer.Argument(help="Hostnames for the certificate.")],
+    hostnames: Annotated[Optional[list[str]], typer.Argument(
+        help="Hostnames for the certificate.")] = None,
+    site: Annotated[Optional[str], typer.Option(
+        help="Issue for every name of this site (see `origincert sites`).")] = None,
     account: Annotated[Optional[str], typer.Option(
         help="Connected account to use (default: the one whose credential reaches the zone).")
     ] = None,
@@ -21,8 +24,16 @@ def issue(
     redirect: Annotated[bool, typer.Option(help="Redirect HTTP to HTTPS at the origin.")] = False,
     replace: Annotated[bool, typer.Option(
         help="Replace a certificate the site already serves (pasted, Let's Encrypt).")] = False,
-    force: Annotated[bool, typer.Option(
+    reissue: Annotated[bool, typer.Option(
         help="Issue a new certificate even if the current one is in place.")] = False,
+    zone: Annotated[bool, typer.Option(
+        help="Afterwards, bring the zone to Full (strict), proxied records and HTTPS "
+             "settings (--no-zone to skip).")] = True,
+    strict_hostname: Annotated[bool, typer.Option(
+        help="If other names block Full (strict) zone-wide, set it for these names only "
+             "(a configuration rule).")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Switch the zone to Full (strict) even if other names would fail.")] = False,
     dry_run: Annotated[bool, typer.Option(
         help="Print the plan and the config diff; change nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")] = False,
@@ -34,15 +45,33 @@ def issue(
     app_ctx: AppContext = ctx.obj
     server = open_webserver(app_ctx.settings)
     progress = (lambda line: None) if json_out else (lambda line: print(f"  {line}"))
-    issuer = Issuer(app_ctx.store, server, progress=progress, step_hook=_fault_hook())
+    settings = app_ctx.settings
+    issuer = Issuer(app_ctx.store, server, progress=progress, step_hook=_fault_hook(),
+                    letsencrypt_dir=settings.letsencrypt_dir, acme_sh_home=settings.acme_sh_home)
     options = IssueOptions(account=account, key_type=key_type, validity_days=validity,
-                           redirect=redirect, replace=replace, dry_run=dry_run, force=force)
-    result = issuer.issue(hostnames, options)
+                           redirect=redirect, replace=replace, dry_run=dry_run,
+                           reissue=reissue, zone=zone, force=force,
+                           strict_hostname=strict_hostname)
+    result = issuer.issue(_names(server, hostnames, site), options)
 
     if json_out:
         emit_json(result.to_json())
         return
     _show(result)
+
+
+def _names(server, hostnames: list[str] | None, site: str | None) -> list[str]:  # type: ignore
+    from origincert.errors import UsageError
+    from origincert.provision.resolve import names_of_site
+
+    if site and hostnames:
+        raise UsageError("name hostnames or --site, not both")
+    if site:
+        return names_of_site(server, site)
+    if not hostnames:
+        raise UsageError("name at least one hostname, or --site NAME",
+                         hint="see the sites with: origincert sites")
+    return hostnames
 
 
 def recover(ctx: typer.Context) -> None:
@@ -68,16 +97,34 @@ def _show(result) -> None:  # type: ignore[no-untyped-def]
             print(f"  note: {note}")
         print(result.diff, end="")
         return
-    if result.status == "unchanged":
-        print(f"nothing to do: {', '.join(result.hostnames)} already served with "
-              f"certificate {result.certificate.get('cloudflare_id')}")
-        return
     cert = result.certificate
-    print(f"installed and verified: {', '.join(result.hostnames)}")
-    print(f"  certificate {cert.get('cloudflare_id')} ({cert.get('key_type')}), "
-          f"valid until {cert.get('not_after')}")
+    if result.status == "unchanged":
+        print(f"certificate in place: {', '.join(result.hostnames)} already served with "
+              f"certificate {cert.get('cloudflare_id')}")
+    else:
+        print(f"installed and verified: {', '.join(result.hostnames)}")
+        print(f"  certificate {cert.get('cloudflare_id')} ({cert.get('key_type')}), "
+              f"valid until {cert.get('not_after')}")
     for note in result.notes:
         print(f"  note: {note}")
+    for zone in result.zone_reports:
+        _show_zone(zone)
+
+
+def _show_zone(zone: dict) -> None:  # type: ignore[type-arg]
+    mode = zone["ssl_after"]
+    changed = "" if zone["ssl_before"] == mode else f" (was {zone['ssl_before']})"
+    print(f"  zone {zone['zone']}: SSL mode {mode}{changed}")
+    for change in zone["changes"]:
+        print(f"    changed {change}")
+    if zone["blocked_by"] and zone["ssl_before"] == zone["ssl_after"]:
+        print("    Full (strict) not set zone-wide; these proxied names would fail it:")
+        for blocker in zone["blocked_by"]:
+            print(f"      {blocker}")
+        print("    fix them, or rerun with --strict-hostname (strict for these names only) "
+              "or --force")
+    for line in zone["not_proxiable"]:
+        print(f"    {line}")
 
 
 def _fault_hook():  # type: ignore[no-untyped-def]

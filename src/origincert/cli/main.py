@@ -64,13 +64,15 @@ def main(
         help="Caddy's admin address for reloads.")] = None,
     reload_command: Annotated[Optional[str], typer.Option(
         help="Command that reloads the web server, e.g. 'systemctl reload nginx'.")] = None,
+    letsencrypt_dir: Annotated[Optional[Path], typer.Option(
+        help="certbot's folder, to find renewals of the same names.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     version: Annotated[Optional[bool], typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version.")] = None,
 ) -> None:
     ctx.obj = AppContext(
         state_dir=state_dir, config_dir=config_dir, verbose=verbose,
-        overrides=_overrides(
+        overrides={"letsencrypt_dir": letsencrypt_dir} | _overrides(
             webserver, reload_command,
             nginx_conf=nginx_conf, nginx_prefix=nginx_prefix, nginx_binary=nginx_binary,
             apache_conf_dir=apache_conf_dir, apache_ctl=apache_ctl,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cloudflare
+import httpx
 
 from origincert.cloudflare.credential import GLOBAL_KEY, Credential
 from origincert.cloudflare.failures import from_envelope, translate
@@ -186,6 +187,31 @@ class CloudflareClient:
         result = _result_of(raw, "change a DNS record's proxy status")
         self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
         return _record_from(result)
+
+    def config_rules(self, zone_id: str) -> list[dict[str, Any]]:
+        """The zone's configuration rules (the http_config_settings entry point)."""
+        path = f"/zones/{zone_id}/rulesets/phases/http_config_settings/entrypoint"
+        try:
+            with self._calling("read the configuration rules"):
+                raw = self._sdk.get(path, cast_to=httpx.Response)
+        except CloudflareAPIError as err:
+            if err.status == 404:
+                return []  # no entry point yet: no rules
+            raise
+        return list(_result_of(raw, "read the configuration rules").get("rules") or [])
+
+    def put_config_rules(self, zone_id: str, rules: list[dict[str, Any]], *,
+                         zone: str | None = None) -> list[dict[str, Any]]:
+        """Replace the zone's configuration rules (Zone → Config Rules → Edit)."""
+        action = "config_rules.put"
+        path = f"/zones/{zone_id}/rulesets/phases/http_config_settings/entrypoint"
+        target = "; ".join(str(rule.get("expression")) for rule in rules) or "(none)"
+        with self._calling("change the configuration rules", action=action, zone=zone,
+                           target=target):
+            raw = self._sdk.put(path, body={"rules": rules}, cast_to=httpx.Response)
+        result = _result_of(raw, "change the configuration rules")
+        self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
+        return list(result.get("rules") or [])
 
     def origin_certificates_page(self, zone_id: str) -> list[dict[str, Any]]:
         """The first page of a zone's Origin CA certificates, one request (C16: zone_id)."""

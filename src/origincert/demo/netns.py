@@ -15,6 +15,7 @@ from origincert import runner
 from origincert.errors import OriginCertError
 
 CLONE_NEWNET = 0x40000000
+ORIGIN_ADDRESS = "203.0.113.10"
 
 
 def enter_private_network() -> None:
@@ -26,7 +27,10 @@ def enter_private_network() -> None:
             f"cannot make a private network for the demo: {os.strerror(errno)}",
             hint="run the demo as root (it runs nginx on ports 80 and 443 privately)",
         )
-    done = runner.run(["ip", "link", "set", "lo", "up"])
-    if not done.ok:
-        raise OriginCertError(f"cannot bring up loopback: {done.output}",
-                              hint="install iproute2")
+    # Loopback, and the origin address the sample DNS records name.
+    for argv in (["ip", "link", "set", "lo", "up"],
+                 ["ip", "addr", "add", f"{ORIGIN_ADDRESS}/32", "dev", "lo"]):
+        done = runner.run(argv)
+        if not done.ok:
+            raise OriginCertError(f"cannot set up the demo network: {done.output}",
+                                  hint="install iproute2")

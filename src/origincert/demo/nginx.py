@@ -20,9 +20,11 @@ http {{
 
     server {{
         listen 80;
-        server_name shop.example.com www.shop.example.com;
-        root {root}/www;
-        index index.html;
+        server_name example.com www.example.com;
+        location / {{
+            default_type text/html;
+            return 200 "<h1>Demo site</h1>\n";
+        }}
     }}
 }}
 """
@@ -38,8 +40,7 @@ class DemoNginx:
         if not Path(self.binary).exists():
             raise OriginCertError("nginx is not installed",
                                   hint="apt-get install nginx (scripts/dev.sh demo does it)")
-        files.ensure_dir(self.root / "www")
-        files.write_atomic(self.root / "www" / "index.html", "<h1>Demo shop</h1>\n")
+        files.ensure_dir(self.root)
         files.write_atomic(self.conf, CONF.format(root=self.root))
         done = runner.run([self.binary, "-c", str(self.conf), "-p", str(self.root)])
         if not done.ok:

@@ -23,7 +23,7 @@ from origincert.errors import OriginCertError
 from origincert.probe.tls import handshake
 
 DEMO_TOKEN = "sandbox-demo-token-dns-and-ssl-edit-0001"
-HOSTNAMES = ["shop.example.com", "www.shop.example.com"]
+HOSTNAMES = ["example.com", "www.example.com"]
 
 
 def run_demo() -> int:
@@ -45,24 +45,31 @@ def _demo(tmp: Path) -> int:
     from origincert.sandbox import Sandbox
 
     _say("1/5", "Starting the Cloudflare sandbox (a local twin of the API)")
+    from origincert.sandbox import SandboxSettings
+
     data = resources.files("origincert.demo") / "world.json"
+    settings = SandboxSettings(edge=True)
     with resources.as_file(data) as world, \
-            Sandbox.start(world, state_dir=tmp / "sandbox") as sandbox:
+            Sandbox.start(world, state_dir=tmp / "sandbox", settings=settings) as sandbox:
         print(f"      API at {sandbox.base_url}: account 'Demo Agency', zone example.com "
-              "(SSL mode Flexible), shop.example.com proxied")
+              "(SSL mode Flexible), example.com and www proxied")
+        print(f"      and an edge at {sandbox.edge.https_url} that answers as Cloudflare's "
+              "would for visitors")
 
         nginx = DemoNginx(tmp / "nginx")
         _say("2/5", "Starting nginx with a sample site, HTTP only")
         nginx.start()
         try:
-            return _steps(tmp, sandbox.base_url, nginx)
+            return _steps(tmp, sandbox, nginx)
         finally:
             nginx.stop()
 
 
-def _steps(tmp: Path, base_url: str, nginx: DemoNginx) -> int:
+def _steps(tmp: Path, sandbox, nginx: DemoNginx) -> int:  # type: ignore[no-untyped-def]
+    base_url = sandbox.base_url
     before = handshake("127.0.0.1", 443, HOSTNAMES[0], timeout=2)
-    print(f"      HTTPS on shop.example.com before: {before.error or 'a certificate'}")
+    print(f"      HTTPS on example.com at the origin before: {before.error or 'a certificate'}")
+    _through_edge(sandbox, "before")
 
     _say("3/5", "Connecting the Cloudflare account with a scoped API token")
     token_file = tmp / "token"
@@ -75,9 +82,10 @@ def _steps(tmp: Path, base_url: str, nginx: DemoNginx) -> int:
         print("      the install failed and was rolled back; see the line above")
         return 1
 
-    _say("5/5", "The verified handshake: what nginx now serves")
+    _say("5/5", "The proof: what nginx serves, and what a visitor gets through the edge")
     for name in HOSTNAMES:
         _show_served(name)
+    _through_edge(sandbox, "after")
     cli("certs")
     print("\ndone: the demo cleans up its sandbox, nginx and state now.")
     return 0
@@ -108,6 +116,14 @@ def _show_served(name: str) -> None:
     names = ", ".join(sans.value.get_values_for_type(x509.DNSName))
     print(f"      {name}: issued by {cert.issuer.rfc4514_string()}")
     print(f"        names {names}; valid until {cert.not_valid_after_utc:%Y-%m-%d}")
+
+
+def _through_edge(sandbox, when: str) -> None:  # type: ignore[no-untyped-def]
+    with sandbox.edge.client() as visitor:
+        answer = visitor.get(f"https://{HOSTNAMES[0]}/")
+    mode = sandbox.world.zones[0].settings["ssl"].value
+    print(f"      through the edge {when}: https://{HOSTNAMES[0]}/ → HTTP "
+          f"{answer.status_code} (zone SSL mode {mode})")
 
 
 def _say(step: str, text: str) -> None:

@@ -22,7 +22,7 @@ from origincert.errors import OriginCertError, RecoveryError, UsageError, Verifi
 from origincert.pki import certificate as certs
 from origincert.pki.csr import build_csr, csr_to_pem, request_type_for
 from origincert.pki.keys import generate_key
-from origincert.provision import resolve
+from origincert.provision import mixing, resolve, zone_step
 from origincert.provision.lock import server_lock
 from origincert.provision.transaction import Pointer, StepHook, Transaction, recover
 from origincert.provision.trust import trusted_roots
@@ -44,9 +44,12 @@ class IssueOptions:
     key_type: str = "ecdsa"
     validity_days: int = 5475
     redirect: bool = False
-    replace: bool = False
+    replace: bool = False          # switch a site serving another certificate / renewal
     dry_run: bool = False
-    force: bool = False
+    reissue: bool = False          # a new certificate even if the current one is in place
+    zone: bool = True              # bring the zone to the guide's state afterwards
+    force: bool = False            # Full (strict) zone-wide even if other names would fail
+    strict_hostname: bool = False  # else strict for the issued names by a config rule
 
 
 @dataclass
@@ -65,6 +68,7 @@ class IssueResult:
     verified: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     diff: str = ""
+    zone_reports: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -75,13 +79,17 @@ class Issuer:
 
     def __init__(self, store: Store, server: WebServer, *,
                  progress: Callable[[str], None] = print, step_hook: StepHook | None = None,
-                 verify_timeout: float = 15.0) -> None:
+                 verify_timeout: float = 15.0,
+                 letsencrypt_dir: Path = Path("/etc/letsencrypt"),
+                 acme_sh_home: Path = Path("/root/.acme.sh")) -> None:
         self.store = store
         self.server = server
         self.certstore = CertStore(store.paths)
         self.progress = progress
         self.step_hook = step_hook
         self.verify_timeout = verify_timeout
+        self.letsencrypt_dir = letsencrypt_dir
+        self.acme_sh_home = acme_sh_home
 
     def issue(self, hostnames: list[str], options: IssueOptions) -> IssueResult:
         names = resolve.normalize_all(hostnames)
@@ -125,27 +133,45 @@ class Issuer:
         result = IssueResult("planned", lineage, names, reach.account.name,
                              reach.zone_names(), site.name, str(site.source))
 
+        result.notes += zone_step.edge_coverage(names, reach.zones, self.progress)
+
         current = self._current(lineage, names)
-        if current is not None and not options.force and self._still_served(site, current):
+        if current is not None and not options.reissue and self._still_served(site, current):
             self.progress("the current certificate already covers these names and is served")
             result.status = "unchanged"
             result.certificate = _describe(current)
-            return result
+        else:
+            plan = self._plan(site, lineage, names, options, result)
+            if options.dry_run:
+                return result
+            cert = self._obtain(lineage, names, reach, options)
+            self._install(lineage, site, plan, cert, names)
+            result.status = "installed"
+            result.certificate = _describe(self.store.get_certificate(cert.id))
+            result.verified = [f"{name} serves certificate {cert.cf_id}" for name in names]
+
+        if options.zone and not options.dry_run:
+            result.zone_reports = zone_step.configure_zones(
+                self.store, reach, names, options, progress=self.progress)
+        return result
+
+    def _plan(self, site: Site, lineage: str, names: list[str], options: IssueOptions,
+              result: IssueResult) -> InstallPlan:
+        """The server edits, with any Let's Encrypt renewal of the names disabled."""
+        conflicts = mixing.renewal_conflicts(names, self.letsencrypt_dir, self.acme_sh_home)
+        if conflicts and not options.replace:
+            raise mixing.refuse(conflicts, names)
 
         cert_path, key_path = self.certstore.live_paths(lineage)
         plan = self.server.plan_install(site, CertFiles(cert_path, key_path), lineage=lineage,
                                         redirect=options.redirect, replace=options.replace)
-        result.notes, result.diff = list(plan.notes), plan.diff()
+        changes, notes = mixing.disable(conflicts)
+        plan.changes += changes
+        plan.notes += notes
+        result.notes += plan.notes
+        result.diff = plan.diff()
         result.config_files = [str(change.path) for change in plan.changes]
-        if options.dry_run:
-            return result
-
-        cert = self._obtain(lineage, names, reach, options)
-        self._install(lineage, site, plan, cert, names)
-        result.status = "installed"
-        result.certificate = _describe(self.store.get_certificate(cert.id))
-        result.verified = [f"{name} serves certificate {cert.cf_id}" for name in names]
-        return result
+        return plan
 
     def _obtain(self, lineage: str, names: list[str], reach: resolve.Reach,
                 options: IssueOptions) -> Certificate:

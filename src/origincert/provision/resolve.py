@@ -115,3 +115,15 @@ def site_for(server: WebServer, hostnames: list[str]) -> Site:
             hint="issue a certificate per site",
         )
     return next(iter(chosen.values()))
+
+
+def names_of_site(server: WebServer, site_name: str) -> list[str]:
+    """Every name of the site called ``site_name`` (its first name, or any of its names)."""
+    wanted = site_name.strip().lower()
+    sites = server.sites()
+    for site in sites:
+        if site.name == wanted or wanted in site.hostnames:
+            return list(site.hostnames)
+    known = ", ".join(sorted(s.name for s in sites)) or "none"
+    raise HostnameError(f"no {server.kind} site is called {site_name}",
+                        hint=f"the sites are: {known}")

@@ -33,13 +33,15 @@ _TLS_ORDER = ("1.0", "1.1", "1.2", "1.3")
 class Change:
     """One change to the zone, with what to put back."""
 
-    kind: str     # "setting" or "record"
+    kind: str     # "setting", "record" or "rules"
     target: str   # the setting id, or "TYPE name"
     before: object
     after: object
     record: Record | None = None
 
     def describe(self) -> str:
+        if self.kind == "rules":
+            return f"{self.target} added"
         return f"{self.target}: {self.before} → {self.after}"
 
 
@@ -74,15 +76,22 @@ class ZoneConfigurator:
         self.progress = progress
         self.address_map = address_map or {}
 
-    def configure(self, zone: Zone, issued: list[str], *, force: bool = False) -> ZoneReport:
-        """Proxy, HTTPS settings, SSL mode; verified through the edge or undone."""
+    def configure(self, zone: Zone, issued: list[str], *, force: bool = False,
+                  strict_hostname: bool = False) -> ZoneReport:
+        """Proxy, HTTPS settings, SSL mode; verified through the edge or undone.
+
+        ``force`` switches the zone to Full (strict) even when other hostnames
+        would fail; ``strict_hostname`` then sets strict for ``issued`` alone
+        through a configuration rule instead.
+        """
         report = ZoneReport(zone.name)
         report.not_edge_covered = [h for h in issued if not names.is_edge_covered(h, zone.name)]
         records = self.client.dns_records(zone.id)
         try:
             self._proxy(zone, issued, records, report)
             self._https_settings(zone, report)
-            self._ssl_mode(zone, records, report, force=force)
+            self._ssl_mode(zone, issued, records, report, force=force,
+                           strict_hostname=strict_hostname)
             self._verify(issued, report)
         except BaseException as err:
             self._undo(zone, report, reason=err)
@@ -112,13 +121,16 @@ class ZoneConfigurator:
         if current in _TLS_ORDER and _TLS_ORDER.index(current) < _TLS_ORDER.index(MIN_TLS):
             self._set(zone, report, "min_tls_version", MIN_TLS, before=current)
 
-    def _ssl_mode(self, zone: Zone, records: list[Record], report: ZoneReport, *,
-                  force: bool) -> None:
+    def _ssl_mode(self, zone: Zone, issued: list[str], records: list[Record],
+                  report: ZoneReport, *, force: bool, strict_hostname: bool) -> None:
         report.ssl_before = report.ssl_after = str(self.client.get_setting(zone.id, "ssl"))
         if report.ssl_before == "strict":
             return
         verdicts = self.preflight(records)
         report.blockers = [v for v in verdicts if v.outcome != STRICT]
+        if report.blockers and strict_hostname and not force:
+            self._strict_rule(zone, issued, verdicts, report)
+            return
         if report.blockers and not force:
             self.progress(f"SSL mode of {zone.name} left at {report.ssl_before}: "
                           f"{len(report.blockers)} proxied hostname(s) would fail Full (strict)")
@@ -127,6 +139,27 @@ class ZoneConfigurator:
             return
         self._set(zone, report, "ssl", "strict", before=report.ssl_before)
         report.ssl_after = "strict"
+
+    def _strict_rule(self, zone: Zone, issued: list[str], verdicts: list[Verdict],
+                     report: ZoneReport) -> None:
+        """Full (strict) for the issued names alone, through a configuration rule."""
+        own = [v for v in verdicts if v.hostname in issued and v.outcome != STRICT]
+        if own:
+            raise VerificationError(
+                "the issued names themselves would fail Full (strict): "
+                + "; ".join(v.describe() for v in own))
+        targets = [h for h in issued if not h.startswith("*.")]
+        before = self.client.config_rules(zone.id)
+        rule = {
+            "expression": "(http.host in {" + " ".join(f'"{h}"' for h in targets) + "})",
+            "action": "set_config", "action_parameters": {"ssl": "strict"},
+            "description": f"origincert: Full (strict) for {', '.join(targets)}",
+        }
+        kept = [r for r in before if r.get("description") != rule["description"]]
+        self.client.put_config_rules(zone.id, [*kept, rule], zone=zone.name)
+        self._did(report, Change("rules", "configuration rule: Full (strict) for "
+                                 + ", ".join(targets), before, [*kept, rule]))
+        report.ssl_after = f"strict for {', '.join(targets)} (configuration rule)"
 
     def preflight(self, records: list[Record]) -> list[Verdict]:
         """A verdict for every origin of every proxied hostname of the zone."""
@@ -137,6 +170,9 @@ class ZoneConfigurator:
 
     def _verify(self, issued: list[str], report: ZoneReport) -> None:
         if not report.changes:
+            return
+        if not self.edge.enabled:
+            self.progress("no edge to verify through (this API has none); not verified")
             return
         answers = [self.edge.get(h) for h in issued if h not in report.not_edge_covered
                    and not h.startswith("*.")]
@@ -170,6 +206,9 @@ class ZoneConfigurator:
                 if change.kind == "setting":
                     self.client.edit_setting(zone.id, change.target, change.before,
                                              zone=zone.name)
+                elif change.kind == "rules":
+                    self.client.put_config_rules(zone.id, list(change.before),  # type: ignore
+                                                 zone=zone.name)
                 elif change.record is not None:
                     self.client.set_proxied(zone.id, change.record, bool(change.before),
                                             zone=zone.name)

@@ -39,11 +39,12 @@ class DnsServer:
     @classmethod
     def bind(cls, context: Any, host: str = "127.0.0.1", port: int = 0) -> "DnsServer":
         """Bind UDP and TCP on the same port (0 picks a free one) without serving yet."""
+        udp_class, tcp_class = (_Udp6, _Tcp6) if ":" in host else (_Udp, _Tcp)
         for _ in range(_BIND_TRIES):
-            udp = _Udp((host, port), _UdpHandler, bind_and_activate=True)
+            udp = udp_class((host, port), _UdpHandler, bind_and_activate=True)
             chosen = udp.server_address[1]
             try:
-                tcp = _Tcp((host, chosen), _TcpHandler, bind_and_activate=True)
+                tcp = tcp_class((host, chosen), _TcpHandler, bind_and_activate=True)
             except OSError as err:
                 udp.server_close()
                 if port == 0 and err.errno == errno.EADDRINUSE:
@@ -95,6 +96,14 @@ class _Udp(socketserver.ThreadingUDPServer):
 class _Tcp(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+class _Udp6(_Udp):
+    address_family = socket.AF_INET6
+
+
+class _Tcp6(_Tcp):
+    address_family = socket.AF_INET6
 
 
 class _UdpHandler(socketserver.BaseRequestHandler):
