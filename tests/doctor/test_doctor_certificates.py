@@ -1,7 +1,7 @@
 """Doctor on an origin whose certificates go wrong in every way a check can see.
 
-One strict zone, one nginx, one name per mistake, on the namespace's documentation addresses; the certificates
-come from the sandbox's Origin CA. Field cases C09, C16, C23, C25, C26, C27, C40, and
+One strict zone, one nginx, one name per mistake, on the namespace's documentation
+addresses; the certificates come from the sandbox's Origin CA. Field cases C09, C16, C23, C25, C26, C27, C40, and
 OCSP stapling and expiry; then `--fix` proxies the grey name and closes the open key.
 """
 
@@ -28,7 +28,8 @@ NAMES = ("good", "stapled", "revoked", "mismatch", "openkey", "expiring", "grey"
 @pytest.fixture(scope="module")
 def origin(world_sandbox, nginx_origin, tmp_path_factory):  # type: ignore[no-untyped-def]
     records = [a_record(f"{n}.example.com", "203.0.113.11", proxied=n != "grey") for n in NAMES]
-    records += [a_record("example.com", "203.0.113.11"), a_record("plain.example.com", "203.0.113.12"),
+    records += [a_record("example.com", "203.0.113.11"),
+                a_record("plain.example.com", "203.0.113.12"),
                 a_record("closed.example.com", "192.0.2.50")]
     sb = world_sandbox(world({"example.com": ({}, records)}))
     certs = tmp_path_factory.mktemp("certs")
@@ -53,12 +54,15 @@ def origin(world_sandbox, nginx_origin, tmp_path_factory):  # type: ignore[no-un
     client.revoke_origin_certificate(pairs["revoked"].cf_id)
     client.close()
     other = ec.generate_private_key(ec.SECP256R1())
+    original = pairs["mismatch"].key.read_bytes()
     write_atomic(pairs["mismatch"].key, key_to_pem(other), mode=0o600)
     os.chmod(pairs["openkey"].key, 0o644)
 
     doctor = nginx_doctor(tree, home)
     doctor.connect(sb.base_url, TOKEN)
-    return doctor, pairs
+    yield doctor, pairs
+    # `nginx -s quit` reads the configuration: give it back a pair it can load
+    write_atomic(pairs["mismatch"].key, original, mode=0o600)
 
 
 def test_every_certificate_mistake_is_named_once_and_a_good_site_is_clean(origin) -> None:

@@ -104,3 +104,44 @@ def test_tricky_tree_reports_the_wildcard_and_the_rejected_name(sb, nginx_origin
         *EXAMPLE_COM_EXPOSURE,
     }
     assert found(report, "edge.525", "legacy.example.net")["case"] == "C21"
+
+
+def test_each_zone_is_read_once_however_many_of_its_names_are_checked(sb, nginx_origin) -> None:
+    """Issue 7 item 4: checking four names of example.com costs the API what one name does."""
+    tree, home = nginx_origin("tricky")
+    doctor = nginx_doctor(tree, home)
+    doctor.connect(sb.base_url)
+    zone_path = "/zones/20e0c0de000000000000000000000001/"
+
+    def zone_reads(*args: str) -> tuple[int, list]:
+        already = len(sb.request_log)
+        run, report = doctor.doctor(*args)
+        calls = [r.path.split(zone_path, 1)[1] for r in sb.request_log[already:]
+                 if r.method == "GET" and zone_path in r.path]
+        checked = [h for h in report["hostnames"] if h["zone"] == "example.com" and h["site"]]
+        return len(checked), calls
+
+    one, alone = zone_reads("api.example.com")
+    many, together = zone_reads("--all")
+
+    assert one == 1 and many == 4
+    assert sorted(together) == sorted(alone)
+    assert together.count("settings/ssl") == alone.count("settings/ssl")
+
+
+def test_fix_keeps_flexible_while_a_sibling_would_fail_strict(sb, nginx_origin) -> None:
+    """C02: the SSL mode is zone-wide; --fix turns on the HTTPS settings but leaves
+    Flexible, naming the hostnames that would break. (Last: it changes the zones.)"""
+    tree, home = nginx_origin("debian-wordpress")
+    doctor = nginx_doctor(tree, home)
+    doctor.connect(sb.base_url)
+
+    run, report = doctor.doctor("shop.example.com", "--fix")
+
+    assert run.code == 1
+    zone_fix = next(f for f in report["fixes"] if f["hostname"] == "example.com")
+    assert "always_use_https: off → on" in zone_fix["changes"]
+    assert any(c.startswith("SSL mode left at flexible, blocked by") for c in
+               zone_fix["changes"])
+    assert ("zone.flexible", "example.com") in problems(report)
+    assert not [f for f in report["findings"] if f["id"] == "zone.https_settings"]

@@ -41,7 +41,6 @@ def origin(world_sandbox, nginx_origin, tmp_path_factory):  # type: ignore[no-un
     wp_root, blog_root = ensure_dir(folder / "wp"), ensure_dir(folder / "blog")
     write_atomic(wp_root / "wp-config.php", WP_CONFIG)
     write_atomic(blog_root / "wp-config.php", "<?php\n")
-    write_atomic(blog_root / "index.html", PAGE)
     wp_cli = folder / "wp-cli"
     write_atomic(wp_cli, "#!/bin/sh\necho http://blog.example.net\n", mode=0o755)
 
@@ -59,8 +58,9 @@ def origin(world_sandbox, nginx_origin, tmp_path_factory):  # type: ignore[no-un
         "                        return 302 https://$host$request_uri; }\n"
         "  location / { default_type text/html; return 200 '<html>wp</html>'; } }\n",
         # C05: the page a WordPress with an http:// siteurl emits, on Flexible
-        f"server {{ listen 203.0.113.12:80; server_name blog.example.net; root {blog_root}; "
-        "index index.html; }\n",
+        # (the page is returned by nginx itself: its workers cannot enter pytest's 0700 tmp)
+        f"server {{ listen 203.0.113.12:80; server_name blog.example.net; root {blog_root};\n"
+        f"  location / {{ default_type text/html; return 200 '{PAGE}'; }} }}\n",
     ])
     tree, home = nginx_origin({"nginx.conf": NGINX_MAIN, "conf.d/sites.conf": sites})
     doctor = nginx_doctor(tree, home)

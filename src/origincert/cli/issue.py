@@ -34,6 +34,18 @@ def issue(
              "(a configuration rule).")] = False,
     force: Annotated[bool, typer.Option(
         help="Switch the zone to Full (strict) even if other names would fail.")] = False,
+    ca: Annotated[str, typer.Option(
+        help="origin (Cloudflare Origin CA), letsencrypt (ACME DNS-01, publicly trusted, for "
+             "names reached directly) or auto (by whether the names are proxied).")] = "origin",
+    acme_directory: Annotated[str, typer.Option(
+        help="ACME directory: letsencrypt, letsencrypt-staging or a URL.")] = "letsencrypt",
+    acme_ca_bundle: Annotated[Optional[str], typer.Option(
+        help="PEM file of the ACME server's TLS CA, when it is not publicly trusted.")] = None,
+    acme_email: Annotated[Optional[str], typer.Option(help="Contact for the ACME account.")
+                          ] = None,
+    acme_dns: Annotated[Optional[str], typer.Option(
+        help="HOST:PORT of a DNS server to check the TXT records at (default: the zone's "
+             "nameservers).")] = None,
     dry_run: Annotated[bool, typer.Option(
         help="Print the plan and the config diff; change nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")] = False,
@@ -51,13 +63,35 @@ def issue(
     options = IssueOptions(account=account, key_type=key_type, validity_days=validity,
                            redirect=redirect, replace=replace, dry_run=dry_run,
                            reissue=reissue, zone=zone, force=force,
-                           strict_hostname=strict_hostname)
+                           strict_hostname=strict_hostname, ca=_ca(ca),
+                           acme_directory=acme_directory, acme_ca_bundle=acme_ca_bundle,
+                           acme_email=acme_email, acme_dns=_host_port(acme_dns))
     result = issuer.issue(_names(server, hostnames, site), options)
 
     if json_out:
         emit_json(result.to_json())
         return
     _show(result)
+
+
+def _ca(choice: str) -> str:
+    from origincert.errors import UsageError
+    from origincert.provision.authority import CHOICES
+
+    if choice not in CHOICES:
+        raise UsageError(f"--ca {choice} is not known", hint=f"choose {', '.join(CHOICES)}")
+    return choice
+
+
+def _host_port(text: str | None) -> tuple[str, int] | None:
+    from origincert.errors import UsageError
+
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--acme-dns {text} is not HOST:PORT")
+    return host.strip("[]"), int(port)
 
 
 def _names(server, hostnames: list[str] | None, site: str | None) -> list[str]:  # type: ignore

@@ -16,6 +16,8 @@ from origincert import __version__
 from origincert.cli import account, certs, demo, issue, sandbox_cmd, sites
 from origincert.cli import log_cmd
 from origincert.cli import doctor
+from origincert.cli import serve
+from origincert.cli import uninstall
 from origincert.cli.context import AppContext
 from origincert.errors import OriginCertError
 
@@ -31,10 +33,12 @@ app.command("issue")(issue.issue)
 app.command("certs")(certs.certs)
 app.command("sites")(sites.sites)
 app.command("recover")(issue.recover)
+app.command("uninstall")(uninstall.uninstall)
 app.command("demo")(demo.demo)
 app.command("sandbox")(sandbox_cmd.sandbox)
 app.command("log")(log_cmd.log)
 app.command("doctor")(doctor.doctor)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

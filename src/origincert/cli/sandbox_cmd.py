@@ -38,6 +38,11 @@ def sandbox(
     origin_map: Annotated[Optional[list[str]], typer.Option(
         "--origin-map", help="ADDRESS=LOCAL: connect to LOCAL where a record names "
         "ADDRESS (repeatable), e.g. 203.0.113.10=127.0.0.1.")] = None,
+    dns: Annotated[bool, typer.Option(
+        "--dns", help="Also serve the zones over DNS (UDP and TCP), e.g. for an ACME "
+        "server to check DNS-01 TXT records.")] = False,
+    dns_port: Annotated[int, typer.Option(
+        "--dns-port", min=0, help="Port of the DNS server; 0 picks one.")] = 0,
 ) -> None:
     """Serve a local twin of the Cloudflare v4 API for trying origincert safely."""
     try:
@@ -51,7 +56,8 @@ def sandbox(
 
     settings = SandboxSettings(latency_ms=latency_ms, rate_limit=limits, edge=edge,
                                edge_host=host, edge_http_port=edge_http_port,
-                               edge_https_port=edge_https_port, origin_map=mapped)
+                               edge_https_port=edge_https_port, origin_map=mapped,
+                               dns=dns, dns_host=host, dns_port=dns_port)
     try:
         server = Sandbox.prepare(data, state_dir=state_dir, host=host, port=port,
                                  settings=settings)
@@ -72,6 +78,10 @@ def sandbox(
         typer.echo(f"Edge CA for visitors: {server.state_dir}/edge-root.pem; origin pull CA "
                    f"for origins: {server.state_dir}/origin-pull-root.pem (both also at "
                    f"{server.base_url}/origincert-sandbox/edge)")
+    if server.dns is not None:
+        dns_host, dns_bound = server.dns.address
+        typer.echo(f"Sandbox DNS at {dns_host} port {dns_bound} (UDP and TCP), e.g. "
+                   f"pebble -dnsserver {dns_host}:{dns_bound}")
     typer.echo("Tokens and keys are the ones in the data file. Press Ctrl-C to stop.")
     server.serve_forever()
 

@@ -9,6 +9,7 @@ that could not be read raises the same error to every check that needs it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,8 +21,10 @@ from cryptography import x509
 
 from origincert import hostnames as names
 from origincert.accounts import report as reports
-from origincert.accounts.connect import client_for
-from origincert.cloudflare.client import CloudflareClient, DnsRecord, OriginCertificate, Zone
+from origincert.accounts.connect import client_for, edge_file
+from origincert.cloudflare.client import (
+    DEFAULT_BASE_URL, CloudflareClient, DnsRecord, OriginCertificate, Zone,
+)
 from origincert.errors import OriginCertError
 from origincert.inventory import letsencrypt
 from origincert.probe import port as ports
@@ -30,7 +33,7 @@ from origincert.probe.tls import Handshake, handshake
 from origincert.provision.trust import all_trusted_roots
 from origincert.state.db import Store
 from origincert.webserver.base import Site, WebServer
-from origincert.zones.edge import Edge, pin_sandbox_edge
+from origincert.zones.edge import Edge
 from origincert.zones.records import PROXIABLE_TYPES, proxied_origins
 from origincert.zones.strict import Verdict, judge
 
@@ -38,8 +41,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The zone settings doctor reads, each once per zone.
-SETTINGS = ("ssl", "always_use_https", "automatic_https_rewrites", "min_tls_version")
+_QUOTED = re.compile(r'"([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -204,18 +206,40 @@ class Facts:
         return entries[0] if entries else {"name": target.zone.name, "missing": [],
                                            "actions": {}, "notes": found["notes"]}
 
+    def mode(self, target: Target) -> str:
+        """The SSL mode Cloudflare uses for this hostname: a configuration rule's, or the
+        zone's (issue 6's per-hostname Full (strict) is such a rule)."""
+        return self.rule_modes(target).get(target.hostname) or self.setting(target, "ssl")
+
+    def rule_modes(self, target: Target) -> dict[str, str]:
+        zone = _zone(target)
+        return self._once(("rules", zone.id), lambda: self._rule_modes(target))
+
+    def _rule_modes(self, target: Target) -> dict[str, str]:
+        try:
+            rules = self.client(target.account).config_rules(target.zone.id)
+        except OriginCertError as err:
+            # without Config Rules → Read the zone's mode is all doctor can go by
+            log.info("configuration rules unreadable", extra={"zone": target.zone.name,
+                                                              "error": err.one_line()})
+            return {}
+        modes: dict[str, str] = {}
+        for rule in rules:
+            ssl = ((rule.get("action_parameters") or {}).get("ssl")
+                   if rule.get("action") == "set_config" else None)
+            expression = str(rule.get("expression") or "")
+            if ssl and rule.get("enabled", True) is not False and "http.host" in expression:
+                for hostname in _QUOTED.findall(expression):
+                    modes.setdefault(hostname.lower(), str(ssl))
+        return modes
+
     def edge(self, account: str | None) -> Edge:
         """The edge visitors reach: the sandbox's, pinned per account, or the real one."""
         if account is None or self.store is None:
             return Edge()
-        return self._once(("edge", account), lambda: self._edge(account))
-
-    def _edge(self, account: str) -> Edge:
-        pinned = edge_file(self.store, account)
         stored = self.store.get_account(account)
-        if not pinned.is_file() and stored.api_base:
-            pin_sandbox_edge(stored.api_base, pinned)
-        return Edge.for_account(pinned)
+        real = (stored.api_base or DEFAULT_BASE_URL).rstrip("/") == DEFAULT_BASE_URL
+        return Edge.for_account(edge_file(self.store, account), real_api=real)
 
     # the origin
 
@@ -239,11 +263,6 @@ class Facts:
     def page(self, address: str, hostname: str, *, tls: bool, path: str = "/") -> Page:
         return self._once(("page", address, hostname, tls, path), lambda: fetch(
             address, hostname, tls=tls, path=path, timeout=self.options.timeout))
-
-
-def edge_file(store: Store, account: str) -> Path:
-    """Where the sandbox edge of an account is pinned (absent: the real edge)."""
-    return store.paths.state_dir / "edge" / f"{account}.json"
 
 
 def _zone(target: Target) -> Zone:

@@ -45,7 +45,7 @@ _RANK = {ERROR: 0, WARNING: 1, INFO: 2, "ok": 3}
 # What --fix knows how to apply (Fix.action).
 ZONE_FIX = "zone"          # SSL mode, proxying, HTTPS settings: ZoneConfigurator
 KEY_MODE_FIX = "key_mode"  # chmod 0600 and root ownership of a key file
-REISSUE_FIX = "reissue"    # origincert issue NAMES --force, for a site origincert manages
+REISSUE_FIX = "reissue"    # origincert issue NAMES --reissue, for a site origincert manages
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def _reissues(found: list[Finding], facts: Facts, server: WebServer | None,
         progress(f"reissuing {', '.join(names)}")
         try:
             result = Issuer(facts.store, server, progress=progress).issue(
-                list(names), IssueOptions(force=True))
+                list(names), IssueOptions(reissue=True))
         except OriginCertError as err:
             fixed.append(Fixed(item.id, item.hostname, False, (), err.one_line()))
             continue

@@ -23,6 +23,7 @@ from origincert.pki import certificate as certs
 from origincert.pki.csr import build_csr, csr_to_pem, request_type_for
 from origincert.pki.keys import generate_key
 from origincert.provision import mixing, resolve, zone_step
+from origincert.provision.authority import ORIGIN, Request, choose, for_choice
 from origincert.provision.lock import server_lock
 from origincert.provision.transaction import Pointer, StepHook, Transaction, recover
 from origincert.provision.trust import trusted_roots
@@ -50,6 +51,11 @@ class IssueOptions:
     zone: bool = True              # bring the zone to the guide's state afterwards
     force: bool = False            # Full (strict) zone-wide even if other names would fail
     strict_hostname: bool = False  # else strict for the issued names by a config rule
+    ca: str = "origin"             # "origin", "letsencrypt" (ACME DNS-01) or "auto"
+    acme_directory: str = "letsencrypt"  # or "letsencrypt-staging", or a directory URL
+    acme_ca_bundle: str | None = None    # the ACME server's TLS CA, if not public
+    acme_email: str | None = None
+    acme_dns: tuple[str, int] | None = None  # a resolver that sees the zone's TXT records
 
 
 @dataclass
@@ -69,6 +75,7 @@ class IssueResult:
     notes: list[str] = field(default_factory=list)
     diff: str = ""
     zone_reports: list[dict[str, object]] = field(default_factory=list)
+    ca: str = "origin"
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -117,25 +124,28 @@ class Issuer:
         try:
             self.progress(f"account {reach.account.name} reaches zone "
                           f"{', '.join(reach.zone_names())}")
+            ca = choose(options.ca, names, reach)
             if options.dry_run:
                 # its probes are writes (refused or no-op), and a dry run writes nothing
                 self.progress("dry run: the account's permissions are not probed")
-            else:
+            elif ca == ORIGIN:
                 check_before_issue(reach.account, reach.client, reach.zones.values(),
                                    progress=self.progress)
-            return self._issue_for(names, site, reach, options)
+            else:
+                self.progress("ACME through DNS-01: the TXT records need Zone → DNS → Edit")
+            return self._issue_for(names, site, reach, options, ca)
         finally:
             reach.client.close()
 
     def _issue_for(self, names: list[str], site: Site, reach: resolve.Reach,
-                   options: IssueOptions) -> IssueResult:
+                   options: IssueOptions, ca: str) -> IssueResult:
         lineage = lineage_name(names[0])
         result = IssueResult("planned", lineage, names, reach.account.name,
-                             reach.zone_names(), site.name, str(site.source))
+                             reach.zone_names(), site.name, str(site.source), ca=ca)
+        if ca == ORIGIN:
+            result.notes += zone_step.edge_coverage(names, reach.zones, self.progress)
 
-        result.notes += zone_step.edge_coverage(names, reach.zones, self.progress)
-
-        current = self._current(lineage, names)
+        current = self._current(lineage, names, ca)
         if current is not None and not options.reissue and self._still_served(site, current):
             self.progress("the current certificate already covers these names and is served")
             result.status = "unchanged"
@@ -144,13 +154,15 @@ class Issuer:
             plan = self._plan(site, lineage, names, options, result)
             if options.dry_run:
                 return result
-            cert = self._obtain(lineage, names, reach, options)
+            authority = for_choice(ca, self.store, self.progress)
+            cert = authority.obtain(Request(lineage, names, reach, options))
             self._install(lineage, site, plan, cert, names)
             result.status = "installed"
             result.certificate = _describe(self.store.get_certificate(cert.id))
             result.verified = [f"{name} serves certificate {cert.cf_id}" for name in names]
 
-        if options.zone and not options.dry_run:
+        # The zone step proxies names; names on a public (ACME) certificate stay direct.
+        if options.zone and not options.dry_run and ca == ORIGIN:
             result.zone_reports = zone_step.configure_zones(
                 self.store, reach, names, options, progress=self.progress)
         return result
@@ -172,60 +184,6 @@ class Issuer:
         result.diff = plan.diff()
         result.config_files = [str(change.path) for change in plan.changes]
         return plan
-
-    def _obtain(self, lineage: str, names: list[str], reach: resolve.Reach,
-                options: IssueOptions) -> Certificate:
-        """Key on this machine, CSR, the API's signature; recorded at every step."""
-        key = generate_key(options.key_type)
-        version, key_path = self.certstore.save_key(lineage, key)
-        request_type = request_type_for(key)
-        self.progress(f"generated an {options.key_type.upper()} key on this machine "
-                      f"(version {version} of {lineage})")
-
-        cert_id = self.store.record_certificate(
-            lineage=lineage, hostnames=names, key_type=options.key_type,
-            request_type=request_type, validity_days=options.validity_days, version=version,
-            key_path=str(key_path), account_id=reach.account.id, zone_ids=reach.zone_ids(),
-        )
-        try:
-            issued = reach.client.create_origin_certificate(
-                csr_to_pem(build_csr(key, names)), names, request_type, options.validity_days,
-                zone=",".join(reach.zone_names()),
-            )
-        except OriginCertError:
-            self.store.update_certificate(cert_id, status="unused")
-            raise
-
-        pem = (issued.pem or "").encode()
-        self._check_issued(cert_id, pem, key, names, reach.account.name)
-        cert_path = self.certstore.save_certificate(lineage, version, pem)
-        info = certs.describe(certs.load_certificate(pem))
-        self.progress(f"Cloudflare issued certificate {issued.id}, valid until "
-                      f"{info.not_after:%Y-%m-%d}")
-        return self.store.update_certificate(
-            cert_id, status="issued", cf_id=issued.id, not_before=info.not_before,
-            not_after=info.not_after, serial_hex=info.serial_hex,
-            fingerprint_sha256=info.fingerprint_sha256, cert_path=str(cert_path),
-        )
-
-    def _check_issued(self, cert_id: int, pem: bytes, key: object, names: list[str],
-                      account: str) -> None:
-        """Refuse to install anything but our key's certificate, for our names, from the CA."""
-        problem = None
-        try:
-            leaf = certs.load_certificate(pem)
-        except OriginCertError:
-            leaf, problem = None, "the API returned no readable certificate"
-        if leaf is not None:
-            if not certs.matches_key(leaf, key):  # type: ignore[arg-type]
-                problem = "the certificate does not belong to the key made for it"
-            elif sorted(certs.sans(leaf)) != sorted(names):
-                problem = f"the certificate names {certs.sans(leaf)}, not {names}"
-            elif not certs.chains_to(leaf, trusted_roots(self.store, account)):
-                problem = "the certificate does not chain to a Cloudflare Origin CA root"
-        if problem:
-            self.store.update_certificate(cert_id, status="unused")
-            raise VerificationError(problem, hint="nothing was installed; try again")
 
     def _install(self, lineage: str, site: Site, plan: InstallPlan, cert: Certificate,
                  names: list[str]) -> None:
@@ -262,11 +220,13 @@ class Issuer:
         self.store.record_installation(cert.id, self.server.kind, site.name,
                                        [str(c.path) for c in plan.changes] or [str(site.source)])
 
-    def _current(self, lineage: str, names: list[str]) -> Certificate | None:
+    def _current(self, lineage: str, names: list[str], ca: str) -> Certificate | None:
+        """The installed certificate of the lineage, if it is for these names from this CA."""
         installed = self.store.certificates(lineage=lineage, status="installed")
         if not installed or sorted(installed[-1].hostnames) != sorted(names):
             return None
-        return installed[-1]
+        from_acme = installed[-1].request_type == "acme"
+        return installed[-1] if from_acme == (ca != ORIGIN) else None
 
     def _still_served(self, site: Site, cert: Certificate) -> bool:
         if cert.not_after is not None and cert.not_after <= datetime.now(cert.not_after.tzinfo):

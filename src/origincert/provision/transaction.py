@@ -53,22 +53,28 @@ class Transaction:
 
     def apply(self, operation: str, changes: list[FileChange], pointer: Pointer | None,
               checks: Callable[[], list[Check]], *,
-              progress: Callable[[str], None] = print) -> None:
-        """Make the change, prove it, or leave everything as it was and raise."""
+              progress: Callable[[str], None] = print,
+              serves: str = "the new certificate", lineage: str | None = None) -> None:
+        """Make the change, prove it, or leave everything as it was and raise.
+
+        ``serves`` says in words what the checks want served, for the failure message;
+        ``lineage`` names the certificate concerned when no pointer moves.
+        """
         journal_id = self.store.journal_begin(
-            operation, lineage=pointer.lineage if pointer else None,
+            operation, lineage=pointer.lineage if pointer else lineage,
             state=_journal_state(changes, pointer),
         )
         self.step_hook("journal")
         try:
-            self._forward(journal_id, changes, pointer, checks, progress)
+            self._forward(journal_id, changes, pointer, checks, progress, serves)
         except BaseException as err:
             self._undo(journal_id, changes, pointer, reason=err)
             raise
         self.store.journal_finish(journal_id, "done")
 
     def _forward(self, journal_id: int, changes: list[FileChange], pointer: Pointer | None,
-                 checks: Callable[[], list[Check]], progress: Callable[[str], None]) -> None:
+                 checks: Callable[[], list[Check]], progress: Callable[[str], None],
+                 serves: str) -> None:
         if pointer is not None:
             self.certstore.point_live(pointer.lineage, pointer.after)
         self._step(journal_id, "pointer")
@@ -93,7 +99,7 @@ class Transaction:
         failed = [r for r in results if not r.ok]
         if failed:
             raise VerificationError(
-                "the server does not serve the new certificate: "
+                f"the server does not serve {serves}: "
                 + "; ".join(r.describe() for r in failed),
                 hint="nothing was changed; check the server's error log",
             )
@@ -148,8 +154,10 @@ def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
                 hint="fix that, then run: origincert recover",
             ) from err
         store.journal_finish(entry.id, "recovered")
-        for cert in store.certificates(lineage=entry.lineage, status="issued"):
-            store.update_certificate(cert.id, status="unused")
+        # an interrupted install leaves its certificate issued but never installed
+        if entry.operation != "uninstall" and entry.lineage is not None:
+            for cert in store.certificates(lineage=entry.lineage, status="issued"):
+                store.update_certificate(cert.id, status="unused")
         recovered.append(entry.id)
     return recovered
 

@@ -1,4 +1,10 @@
-"""Proof that the server serves what it should, by real handshakes."""
+"""Proof that the server serves what it should, by real handshakes.
+
+A check wants one certificate (``expected_der``: after ``issue``, the new
+one; after ``uninstall``, the one the site served before), or anything but
+one (``forbidden_der``: after ``uninstall`` of a site that had no HTTPS,
+origincert's certificate must be gone; no TLS answer at all passes too).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,17 @@ from origincert.webserver.base import Endpoint
 
 @dataclass(frozen=True)
 class Check:
-    """One name at one local endpoint, and the certificate it must present."""
+    """One name at one local endpoint, and the certificate it must (or must not) present."""
 
     hostname: str
     endpoint: Endpoint
-    expected_der: bytes
+    expected_der: bytes | None
+    forbidden_der: bytes | None = None
+    wanted: str = "the new certificate"  # what ``expected_der`` is, in words
+
+    def __post_init__(self) -> None:
+        if (self.expected_der is None) == (self.forbidden_der is None):
+            raise ValueError("a check wants either expected_der or forbidden_der")
 
 
 @dataclass(frozen=True)
@@ -25,15 +37,24 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return self.handshake.certificate_der == self.check.expected_der
+        served = self.handshake.certificate_der
+        if self.check.forbidden_der is not None:
+            return served != self.check.forbidden_der
+        return served == self.check.expected_der
 
     def describe(self) -> str:
-        where = f"{self.check.endpoint.host}:{self.check.endpoint.port}"
+        where = f"{self.check.hostname} at {self.check.endpoint.host}:{self.check.endpoint.port}"
+        if self.check.forbidden_der is not None:
+            if not self.ok:
+                return f"{where} still serves origincert's certificate"
+            if self.handshake.certificate_der is None:
+                return f"{where} no longer answers TLS with origincert's certificate"
+            return f"{where} no longer serves origincert's certificate"
         if self.ok:
-            return f"{self.check.hostname} at {where} serves the new certificate"
+            return f"{where} serves {self.check.wanted}"
         if self.handshake.error:
-            return f"{self.check.hostname} at {where}: {self.handshake.error}"
-        return f"{self.check.hostname} at {where} serves a different certificate"
+            return f"{where}: {self.handshake.error}"
+        return f"{where} serves a different certificate"
 
 
 def wait_until_served(checks: list[Check], *, timeout: float = 15.0,

@@ -141,3 +141,39 @@ class JournalEntry(Base):
     step: Mapped[str] = mapped_column(String(100))
     state_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Notification(Base):
+    """Something a person should hear about: a failed renewal, a certificate expiring soon.
+
+    Written by the lifecycle (``origincert.lifecycle.notify``) and read by the dashboard.
+    A new table: ``Store`` creates it on open, no migration needed.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event: Mapped[str] = mapped_column(String(50), index=True)
+    severity: Mapped[str] = mapped_column(String(10))  # "info", "warning", "error"
+    subject: Mapped[str | None] = mapped_column(String(255), index=True)  # dedupe key
+    message: Mapped[str] = mapped_column(Text)
+    detail_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    delivered: Mapped[str | None] = mapped_column(String(20))  # webhook: "sent", "failed"
+
+
+class PendingRevocation(Base):
+    """A certificate a renewal replaced, to revoke at Cloudflare once ``due_at`` passes."""
+
+    __tablename__ = "pending_revocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    replaced_by: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL"))
+    site_name: Mapped[str | None] = mapped_column(String(255))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -55,6 +55,7 @@ class ZoneReport:
     not_edge_covered: list[str] = field(default_factory=list)
     not_proxiable: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -62,7 +63,7 @@ class ZoneReport:
             "changes": [c.describe() for c in self.changes],
             "blocked_by": [b.describe() for b in self.blockers],
             "not_edge_covered": self.not_edge_covered, "not_proxiable": self.not_proxiable,
-            "verified": self.verified,
+            "verified": self.verified, "redirect_loops_fixed": self.loops,
         }
 
 
@@ -136,6 +137,15 @@ class ZoneConfigurator:
                           f"{len(report.blockers)} proxied hostname(s) would fail Full (strict)")
             for blocker in report.blockers:
                 self.progress(f"  blocks Full (strict): {blocker.describe()}")
+            looping = self._looping(issued, report)
+            if looping:
+                # C01: the origin now forces HTTPS, which loops under Flexible or Off; the
+                # loop is our doing, so the mode is fixed for these names in this run.
+                report.loops = looping
+                self.progress(f"{', '.join(looping)} loop(s) under {report.ssl_before} (the "
+                              "origin redirects to HTTPS); setting Full (strict) for the issued "
+                              "names by a configuration rule")
+                self._strict_rule(zone, issued, verdicts, report)
             return
         self._set(zone, report, "ssl", "strict", before=report.ssl_before)
         report.ssl_after = "strict"
@@ -160,6 +170,14 @@ class ZoneConfigurator:
         self._did(report, Change("rules", "configuration rule: Full (strict) for "
                                  + ", ".join(targets), before, [*kept, rule]))
         report.ssl_after = f"strict for {', '.join(targets)} (configuration rule)"
+
+    def _looping(self, issued: list[str], report: ZoneReport) -> list[str]:
+        """The issued names an HTTPS visitor cannot reach for a redirect loop (C01)."""
+        if not self.edge.enabled or report.ssl_before not in ("off", "flexible"):
+            return []
+        covered = [h for h in issued if h not in report.not_edge_covered
+                   and not h.startswith("*.")]
+        return [h for h in covered if self.edge.get(h).loops]
 
     def preflight(self, records: list[Record]) -> list[Verdict]:
         """A verdict for every origin of every proxied hostname of the zone."""

@@ -26,14 +26,27 @@ class EdgeAnswer:
     status: int | None
     ray_id: str | None
     error: str | None = None
+    location: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and self.status < 520 and bool(self.ray_id)
+        return (self.status is not None and self.status < 520 and bool(self.ray_id)
+                and not self.loops)
+
+    @property
+    def loops(self) -> bool:
+        """An HTTPS visitor sent back to the very URL it asked for (field case C01)."""
+        if self.status not in (301, 302, 303, 307, 308) or not self.location:
+            return False
+        wanted = f"https://{self.hostname}/"
+        return self.location.rstrip("/") + "/" == wanted or self.location == "/"
 
     def describe(self) -> str:
         if self.error:
             return f"{self.hostname}: {self.error}"
+        if self.loops:
+            return (f"{self.hostname}: redirect loop through the edge (HTTP {self.status} to "
+                    f"{self.location}, Ray ID {self.ray_id})")
         return f"{self.hostname}: HTTP {self.status} through the edge (Ray ID {self.ray_id})"
 
 
@@ -70,7 +83,8 @@ class Edge:
                                     extensions={"sni_hostname": hostname})
         except httpx.HTTPError as err:
             return EdgeAnswer(hostname, None, None, f"request through the edge failed: {err}")
-        return EdgeAnswer(hostname, answer.status_code, answer.headers.get("cf-ray"))
+        return EdgeAnswer(hostname, answer.status_code, answer.headers.get("cf-ray"),
+                          location=answer.headers.get("location"))
 
 
 def pin_sandbox_edge(api_base: str, path: Path) -> bool:

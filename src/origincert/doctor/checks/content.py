@@ -51,7 +51,7 @@ def mixed_content(target: Target, facts: Facts, config: OriginConfig) -> list[Fi
     dns = facts.dns(target)
     if not dns.proxied or not dns.addresses:
         return []
-    mode = facts.setting(target, "ssl")
+    mode = facts.mode(target)
     page = facts.page(dns.addresses[0], target.sni, tls=mode in ("full", "strict"))
     if page.status != 200 or "html" not in page.headers.get("content-type", "html"):
         return []
@@ -143,7 +143,7 @@ def _https_detection(target: Target, facts: Facts, config: OriginConfig,
     text = wp_config.read_text(errors="replace")
     if "HTTP_X_FORWARDED_PROTO" in text or "HTTP_CF_VISITOR" in text:
         return []
-    mode = facts.setting(target, "ssl") if target.zone is not None else None
+    mode = facts.mode(target) if target.zone is not None else None
     behind = _tls_ends_before_php(config, mode)
     if behind is None:
         return []

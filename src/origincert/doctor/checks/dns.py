@@ -63,9 +63,11 @@ def _grey(target: Target, facts: Facts, address: str) -> Finding:
     shown = (f"served: certificate for {', '.join(certs.sans(leaf)) or 'no names'} "
              f"from {leaf.issuer.rfc4514_string()}" if leaf is not None
              else f"HTTPS: {shake.error}")
-    evidence = [f"{' / '.join(f'{r.type} {r.name} → {r.content}' for r in _records(target, facts))}"
-                " is DNS only (grey cloud)", f"the origin {address}, SNI {target.sni}: {shown}"]
-    private = [r for r in _records(target, facts) if is_private(r.content)]
+    records = facts.dns(target).records
+    listed = " / ".join(f"{r.type} {r.name} → {r.content}" for r in records)
+    evidence = [f"{listed} is DNS only (grey cloud)",
+                f"the origin {address}, SNI {target.sni}: {shown}"]
+    private = [r for r in records if is_private(r.content)]
     if leaf is not None and certs.chains_to(leaf, facts.roots()):
         ready = all(facts.strict(target, a).outcome == STRICT
                     for a in facts.dns(target).addresses) and not private
@@ -90,10 +92,6 @@ def _grey(target: Target, facts: Facts, address: str) -> Finding:
                      "the origin itself serves a publicly trusted certificate for the name."),
         fix=Fix(f"install an Origin CA certificate for {target.hostname}; origincert then "
                 "proxies the record", command=f"origincert issue {target.hostname}"))
-
-
-def _records(target: Target, facts: Facts):
-    return facts.dns(target).records
 
 
 @zone_check

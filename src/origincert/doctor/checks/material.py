@@ -32,7 +32,7 @@ from origincert.webserver.base import Site
 def _reissue(site: Site, facts: Facts, what: str) -> Fix:
     """Reissue for a site origincert manages; otherwise the command to take it over."""
     names = _lineage_names(site, facts)
-    command = f"origincert issue {' '.join(names)} --force"
+    command = f"origincert issue {' '.join(names)} --reissue"
     if site.managed:
         return Fix(f"{what}: issue a new Origin CA certificate and install it", command=command,
                    action=REISSUE_FIX, target=tuple(names))
@@ -288,7 +288,7 @@ def letsencrypt_mixing(target: Target, facts: Facts, config: OriginConfig) -> li
     evidence += [f"renewal timer: {t}" for t in scan.timers]
     case = "C34"
     if target.zone is not None and facts.dns(target).proxied \
-            and facts.setting(target, "ssl") == "strict":
+            and facts.mode(target) == "strict":
         case = "C35"
         evidence.append("the name is proxied on Full (strict): an HTTP-01 renewal needs the "
                         "current certificate to still be valid")

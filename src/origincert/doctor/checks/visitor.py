@@ -58,7 +58,7 @@ def visitors(target: Target, facts: Facts, config: OriginConfig) -> list[Finding
     dns = facts.dns(target)
     if not dns.proxied or not dns.addresses:
         return []
-    mode = facts.setting(target, "ssl")
+    mode = facts.mode(target)
     found: list[Finding] = []
     for address in dns.addresses:
         if mode == "flexible":
