@@ -1,3 +1,3 @@
-from origincert.cli.main import run
+from origincert.cli.entry import run
 
 run()

@@ -10,8 +10,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from origincert.sandbox import (Sandbox, SandboxDataError, SandboxSettings, parse_origin_map,
-                                parse_rate_limit)
 
 
 def sandbox(
@@ -45,6 +43,9 @@ def sandbox(
         "--dns-port", min=0, help="Port of the DNS server; 0 picks one.")] = 0,
 ) -> None:
     """Serve a local twin of the Cloudflare v4 API for trying origincert safely."""
+    from origincert.sandbox import (Sandbox, SandboxDataError, SandboxSettings,
+                                    parse_origin_map, parse_rate_limit)
+
     try:
         limits = parse_rate_limit(rate_limit) if rate_limit else (1200, 300.0)
     except ValueError as err:

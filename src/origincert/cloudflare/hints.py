@@ -39,7 +39,10 @@ HINTS: dict[int, str] = {
         "and copy the key again (My Profile → API Tokens → Global API Key)"
     ),
     9106: "no credential was sent: connect an account with `origincert account add`",
-    9109: "the token is unknown, revoked or not allowed from this address: check it in the dashboard",
+    9109: (
+        "the token is unknown, revoked or not allowed from this address: check it in the "
+        "dashboard"
+    ),
     10000: (
         "the credential lacks a permission for this call: run `origincert account verify` "
         "to see which"

@@ -18,15 +18,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from origincert.accounts.preflight import check_before_issue
-from origincert.errors import OriginCertError, RecoveryError, UsageError, VerificationError
+from origincert.errors import RecoveryError, UsageError
 from origincert.pki import certificate as certs
-from origincert.pki.csr import build_csr, csr_to_pem, request_type_for
-from origincert.pki.keys import generate_key
 from origincert.provision import mixing, resolve, zone_step
 from origincert.provision.authority import ORIGIN, Request, choose, for_choice
 from origincert.provision.lock import server_lock
 from origincert.provision.transaction import Pointer, StepHook, Transaction, recover
-from origincert.provision.trust import trusted_roots
 from origincert.provision.verify import Check, wait_until_served
 from origincert.state.certstore import CertStore, lineage_name
 from origincert.state.db import Store, utc_now

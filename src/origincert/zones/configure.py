@@ -17,7 +17,7 @@ from cryptography import x509
 from origincert import hostnames as names
 from origincert.cloudflare.client import CloudflareClient, Zone
 from origincert.errors import OriginCertError, VerificationError
-from origincert.zones.edge import Edge, EdgeAnswer
+from origincert.zones.edge import Edge
 from origincert.zones.records import PROXIABLE_TYPES, Record, is_private, proxied_origins
 from origincert.zones.strict import STRICT, Verdict, judge
 
