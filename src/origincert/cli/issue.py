@@ -13,8 +13,16 @@ def issue(
     ctx: typer.Context,
     hostnames: Annotated[Optional[list[str]], typer.Argument(
         help="Hostnames for the certificate.")] = None,
-    site: Annotated[Optional[str], typer.Option(
-        help="Issue for every name of this site (see `origincert sites`).")] = None,
+    site: Annotated[Optional[list[str]], typer.Option(
+        help="Issue for every name of this site (see `origincert sites`); repeat it for "
+             "several sites at once.")] = None,
+    all_sites: Annotated[bool, typer.Option(
+        "--all", help="Every site of the server whose zone a connected account reaches.")
+    ] = False,
+    rate_limit: Annotated[str, typer.Option(
+        help="The credential's API budget for a batch, REQUESTS/SECONDS.")] = "1200/300",
+    concurrency: Annotated[int, typer.Option(
+        min=1, max=256, help="Requests in flight at once in a batch.")] = 32,
     account: Annotated[Optional[str], typer.Option(
         help="Connected account to use (default: the one whose credential reaches the zone).")
     ] = None,
@@ -66,7 +74,16 @@ def issue(
                            strict_hostname=strict_hostname, ca=_ca(ca),
                            acme_directory=acme_directory, acme_ca_bundle=acme_ca_bundle,
                            acme_email=acme_email, acme_dns=_host_port(acme_dns))
-    result = issuer.issue(_names(server, hostnames, site), options)
+    if all_sites or len(site or []) > 1:
+        if hostnames:
+            from origincert.errors import UsageError
+
+            raise UsageError("name hostnames, or sites with --site/--all, not both")
+        from origincert.cli.batch import run_batch
+
+        raise typer.Exit(run_batch(app_ctx, server, site or [], options, rate_limit,
+                                   concurrency, json_out))
+    result = issuer.issue(_names(server, hostnames, (site or [None])[0]), options)
 
     if json_out:
         emit_json(result.to_json())

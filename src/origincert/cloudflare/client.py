@@ -107,7 +107,7 @@ class CloudflareClient:
         self._audit = audit
         self._kind = credential.kind
         self._fingerprint = credential.secret.fingerprint()
-        self._sdk = _build_sdk(credential, self.base_url, timeout, max_retries)
+        self._sdk = build_sdk(credential, self.base_url, timeout, max_retries)
         self._zones: list[Zone] | None = None
 
     def __repr__(self) -> str:
@@ -213,6 +213,14 @@ class CloudflareClient:
         self._record(action, zone, target, "ok", raw.headers.get("cf-ray"))
         return list(result.get("rules") or [])
 
+    def ips(self) -> dict[str, Any]:
+        """Cloudflare's published address ranges (``GET /ips``, no credential needed, §9)."""
+        with self._calling("read Cloudflare's address ranges"):
+            omit = cloudflare.Omit()
+            raw = self._sdk.ips.with_raw_response.list(extra_headers={
+                "Authorization": omit, "X-Auth-Email": omit, "X-Auth-Key": omit})
+        return _result_of(raw, "read Cloudflare's address ranges")
+
     def origin_certificates_page(self, zone_id: str) -> list[dict[str, Any]]:
         """The first page of a zone's Origin CA certificates, one request (C16: zone_id)."""
         with self._calling("list Origin CA certificates"):
@@ -223,12 +231,12 @@ class CloudflareClient:
     def list_origin_certificates(self, zone_id: str) -> list[OriginCertificate]:
         with self._calling("list Origin CA certificates"):
             pages = self._sdk.origin_ca_certificates.list(zone_id=zone_id, per_page=50)
-            return [_certificate_from(item.model_dump()) for item in pages]
+            return [certificate_from(item.model_dump()) for item in pages]
 
     def get_origin_certificate(self, certificate_id: str) -> OriginCertificate:
         with self._calling("read an Origin CA certificate"):
             raw = self._sdk.origin_ca_certificates.with_raw_response.get(certificate_id)
-        return _certificate_from(_result_of(raw, "read an Origin CA certificate"))
+        return certificate_from(_result_of(raw, "read an Origin CA certificate"))
 
     # Writes: each one is audited.
 
@@ -249,7 +257,7 @@ class CloudflareClient:
                 requested_validity=validity_days,
             )
         result = _result_of(raw, "issue an Origin CA certificate")
-        certificate = _certificate_from(result)
+        certificate = certificate_from(result)
         self._record(action, zone, certificate.id, "ok", raw.headers.get("cf-ray"))
         return certificate
 
@@ -387,16 +395,17 @@ class CloudflareClient:
             self._audit(action, zone, target, result, ray_id)
 
 
-def _build_sdk(credential: Credential, base_url: str, timeout: float,
-               max_retries: int) -> cloudflare.Cloudflare:
+def build_sdk(credential: Credential, base_url: str, timeout: float,
+               max_retries: int, sdk_class: Any = cloudflare.Cloudflare) -> Any:
+    """The SDK client (sync, or ``AsyncCloudflare``) sending exactly this credential."""
     secret = credential.secret.reveal()
     if credential.kind == GLOBAL_KEY:
-        sdk = cloudflare.Cloudflare(api_key=secret, api_email=credential.email or "",
-                                    base_url=base_url, timeout=timeout, max_retries=max_retries)
+        sdk = sdk_class(api_key=secret, api_email=credential.email or "",
+                        base_url=base_url, timeout=timeout, max_retries=max_retries)
         sdk.api_token = None
     else:
-        sdk = cloudflare.Cloudflare(api_token=secret, base_url=base_url, timeout=timeout,
-                                    max_retries=max_retries)
+        sdk = sdk_class(api_token=secret, base_url=base_url, timeout=timeout,
+                        max_retries=max_retries)
         sdk.api_key = None
         sdk.api_email = None
     # The SDK fills every unset scheme from the environment; one scheme only.
@@ -404,7 +413,7 @@ def _build_sdk(credential: Credential, base_url: str, timeout: float,
     return sdk
 
 
-def _envelope_of(raw: Any, what: str) -> dict[str, Any]:
+def envelope_of(raw: Any, what: str) -> dict[str, Any]:
     """The envelope, after checking that the API said success (the SDK does not, §0 #5)."""
     try:
         body = raw.json()
@@ -419,12 +428,12 @@ def _envelope_of(raw: Any, what: str) -> dict[str, Any]:
 
 
 def _result_of(raw: Any, what: str) -> dict[str, Any]:
-    result = _envelope_of(raw, what).get("result")
+    result = envelope_of(raw, what).get("result")
     return result if isinstance(result, dict) else {}
 
 
 def _results_of(raw: Any, what: str) -> list[dict[str, Any]]:
-    result = _envelope_of(raw, what).get("result")
+    result = envelope_of(raw, what).get("result")
     return [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []
 
 
@@ -447,7 +456,7 @@ def _record_from(data: dict[str, Any]) -> DnsRecord:
     )
 
 
-def _certificate_from(data: dict[str, Any]) -> OriginCertificate:
+def certificate_from(data: dict[str, Any]) -> OriginCertificate:
     return OriginCertificate(
         id=str(data.get("id") or ""),
         pem=data.get("certificate"),

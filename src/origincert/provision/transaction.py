@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,14 @@ class Pointer:
     after: int
 
 
+Pointers = Pointer | Sequence[Pointer] | None
+
+# Above this many files or pointers, they are written by a pool of threads: each
+# write waits for its own fsync, and a batch of sites has thousands (issue 10).
+PARALLEL_FROM = 16
+WORKERS = 16
+
+
 class Transaction:
     """One change to one web server, all or nothing."""
 
@@ -51,7 +60,7 @@ class Transaction:
         self.step_hook = step_hook or (lambda step: None)
         self.verify_timeout = verify_timeout
 
-    def apply(self, operation: str, changes: list[FileChange], pointer: Pointer | None,
+    def apply(self, operation: str, changes: list[FileChange], pointer: Pointers,
               checks: Callable[[], list[Check]], *,
               progress: Callable[[str], None] = print,
               serves: str = "the new certificate", lineage: str | None = None) -> None:
@@ -60,9 +69,11 @@ class Transaction:
         ``serves`` says in words what the checks want served, for the failure message;
         ``lineage`` names the certificate concerned when no pointer moves.
         """
+        pointer = _pointers(pointer)
+        if lineage is None and len(pointer) == 1:
+            lineage = pointer[0].lineage
         journal_id = self.store.journal_begin(
-            operation, lineage=pointer.lineage if pointer else lineage,
-            state=_journal_state(changes, pointer),
+            operation, lineage=lineage, state=_journal_state(changes, pointer),
         )
         self.step_hook("journal")
         try:
@@ -72,15 +83,13 @@ class Transaction:
             raise
         self.store.journal_finish(journal_id, "done")
 
-    def _forward(self, journal_id: int, changes: list[FileChange], pointer: Pointer | None,
+    def _forward(self, journal_id: int, changes: list[FileChange], pointer: list[Pointer],
                  checks: Callable[[], list[Check]], progress: Callable[[str], None],
                  serves: str) -> None:
-        if pointer is not None:
-            self.certstore.point_live(pointer.lineage, pointer.after)
+        _each(lambda p: self.certstore.point_live(p.lineage, p.after), pointer)
         self._step(journal_id, "pointer")
 
-        for change in changes:
-            _write(change.path, change.after, change.mode)
+        _each(lambda c: _write(c.path, c.after, c.mode), changes)
         self._step(journal_id, "files")
 
         self.server.config_test()
@@ -111,7 +120,7 @@ class Transaction:
         self.store.journal_step(journal_id, step)
         self.step_hook(step)
 
-    def _undo(self, journal_id: int, changes: list[FileChange], pointer: Pointer | None,
+    def _undo(self, journal_id: int, changes: list[FileChange], pointer: list[Pointer],
               *, reason: BaseException) -> None:
         log.warning("rolling back", extra={"journal_id": journal_id, "reason": str(reason)})
         try:
@@ -126,15 +135,17 @@ class Transaction:
 
 
 def restore(server: WebServer, certstore: CertStore, changes: list[FileChange],
-            pointer: Pointer | None) -> None:
-    """Put every file and the pointer back, then test and reload the old config."""
-    for change in reversed(changes):
-        _write(change.path, change.before, change.mode)
-    if pointer is not None:
-        if pointer.before is None:
-            files.remove(certstore.live_dir / pointer.lineage)
+            pointer: Pointers) -> None:
+    """Put every file and the pointers back, then test and reload the old config."""
+    _each(lambda c: _write(c.path, c.before, c.mode), list(reversed(changes)))
+
+    def back(p: Pointer) -> None:
+        if p.before is None:
+            files.remove(certstore.live_dir / p.lineage)
         else:
-            certstore.point_live(pointer.lineage, pointer.before)
+            certstore.point_live(p.lineage, p.before)
+
+    _each(back, _pointers(pointer))
 
     server.config_test()
     server.reload()
@@ -154,10 +165,12 @@ def recover(server: WebServer, store: Store, certstore: CertStore) -> list[int]:
                 hint="fix that, then run: origincert recover",
             ) from err
         store.journal_finish(entry.id, "recovered")
-        # an interrupted install leaves its certificate issued but never installed
-        if entry.operation != "uninstall" and entry.lineage is not None:
-            for cert in store.certificates(lineage=entry.lineage, status="issued"):
-                store.update_certificate(cert.id, status="unused")
+        # an interrupted install leaves its certificates issued but never installed
+        lineages = {p.lineage for p in pointer} | ({entry.lineage} if entry.lineage else set())
+        if entry.operation != "uninstall":
+            for lineage in sorted(lineages):
+                for cert in store.certificates(lineage=lineage, status="issued"):
+                    store.update_certificate(cert.id, status="unused")
         recovered.append(entry.id)
     return recovered
 
@@ -180,26 +193,44 @@ def _write(path: Path, data: bytes | None, mode: int | None) -> None:
     files.write_atomic(path, data, mode=mode if not path.exists() else None)
 
 
-def _journal_state(changes: list[FileChange], pointer: Pointer | None) -> dict[str, Any]:
+def _pointers(pointer: Pointers) -> list[Pointer]:
+    if pointer is None:
+        return []
+    return [pointer] if isinstance(pointer, Pointer) else list(pointer)
+
+
+def _each(action: Callable[[Any], None], items: Sequence[Any]) -> None:
+    """``action`` on every item: in order when few, by a pool of threads when many."""
+    if len(items) < PARALLEL_FROM:
+        for item in items:
+            action(item)
+        return
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for _ in pool.map(action, items):
+            pass  # map re-raises the first failure here
+
+
+def _journal_state(changes: list[FileChange], pointer: list[Pointer]) -> dict[str, Any]:
     return {
         "changes": [
             {"path": str(c.path), "mode": c.mode, "before": _b64(c.before),
              "after": _b64(c.after)}
             for c in changes
         ],
-        "pointer": None if pointer is None else {
-            "lineage": pointer.lineage, "before": pointer.before, "after": pointer.after},
+        "pointers": [{"lineage": p.lineage, "before": p.before, "after": p.after}
+                     for p in pointer],
     }
 
 
-def _from_journal(state: dict[str, Any]) -> tuple[list[FileChange], Pointer | None]:
+def _from_journal(state: dict[str, Any]) -> tuple[list[FileChange], list[Pointer]]:
     changes = [
         FileChange(Path(c["path"]), _unb64(c["before"]), _unb64(c["after"]), c.get("mode"))
         for c in state.get("changes", [])
     ]
-    raw = state.get("pointer")
-    pointer = Pointer(raw["lineage"], raw["before"], raw["after"]) if raw else None
-    return changes, pointer
+    raw = state.get("pointers")
+    if raw is None:  # journals written before batches: one pointer or none
+        raw = [state["pointer"]] if state.get("pointer") else []
+    return changes, [Pointer(p["lineage"], p["before"], p["after"]) for p in raw]
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 # Fields a caller may change on a certificate; the id and lineage never move.
+_CERT_REQUIRED = ("lineage", "hostnames", "key_type", "request_type", "validity_days", "version")
 _CERT_UPDATABLE = {
     "cf_id", "hostnames", "not_before", "not_after", "serial_hex", "fingerprint_sha256",
     "zone_ids", "status", "cert_path", "key_path", "installed_at", "revoked_at",
@@ -251,6 +252,60 @@ class Store:
             session.add(entry)
             session.flush()
             return entry.id
+
+    # -- many at once: one transaction for a whole batch of sites (issue 10) ----
+
+    def record_certificates(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """``record_certificate`` for many, in one transaction; ids in the same order."""
+        made = []
+        for row in rows:
+            fields = {k: v for k, v in row.items() if k not in _CERT_REQUIRED}
+            unknown = set(fields) - _CERT_UPDATABLE - {"status", "account_id"}
+            if unknown:
+                raise TypeError(f"unknown certificate fields: {', '.join(sorted(unknown))}")
+            made.append(Certificate(
+                **{k: row[k] for k in _CERT_REQUIRED}, status=row.get("status", "requested"),
+                created_at=self._clock(), **{k: v for k, v in fields.items() if k != "status"},
+            ))
+        with self._session() as session:
+            session.add_all(made)
+            session.flush()
+            return [cert.id for cert in made]
+
+    def update_certificates(self, updates: dict[int, dict[str, Any]]) -> None:
+        """``update_certificate`` for many, in one transaction."""
+        with self._session() as session:
+            for cert_id, fields in updates.items():
+                unknown = set(fields) - _CERT_UPDATABLE
+                if unknown:
+                    raise TypeError(f"unknown certificate fields: {', '.join(sorted(unknown))}")
+                cert = session.get(Certificate, cert_id)
+                if cert is None:
+                    raise StateError(f"no certificate with local id {cert_id} in the state")
+                for name, value in fields.items():
+                    setattr(cert, name,
+                            list(value) if name in ("hostnames", "zone_ids") else value)
+
+    def record_installations(self, rows: Sequence[tuple[int, str, str, Sequence[str]]]) -> None:
+        """``record_installation`` for many: (certificate id, webserver, site, files)."""
+        with self._session() as session:
+            session.add_all([
+                Installation(certificate_id=cert_id, webserver=webserver, site_name=site,
+                             config_files=[str(p) for p in config_files],
+                             installed_at=self._clock())
+                for cert_id, webserver, site, config_files in rows
+            ])
+
+    def audit_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        """``audit`` for many, in one transaction."""
+        for entry in entries:
+            if entry.get("result", "ok") not in AUDIT_RESULTS:
+                raise ValueError(f"audit result must be one of {AUDIT_RESULTS}")
+            if any(isinstance(v, Secret) for v in entry.values()):
+                raise TypeError("a Secret must never be written to the audit log")
+        with self._session() as session:
+            session.add_all([AuditEntry(**{"result": "ok", "actor": default_actor(), **entry},
+                                        at=self._clock()) for entry in entries])
 
     def installations(
         self, certificate_id: int | None = None, *, active_only: bool = False

@@ -106,9 +106,13 @@ class Nginx:
         if current != content:
             plan.changes.append(FileChange(include, current, content, mode=0o644))
 
+        bound = frozenset((listen.address, listen.port) for other in self._blocks()
+                          if other not in blocks for listen in other.listens
+                          if listen.ssl and listen.address)
+
         def edit(text: str, block: Block, node) -> str:
             result = install_block(text, node, block, include=str(include),
-                                   redirect=redirect, replace=replace)
+                                   redirect=redirect, replace=replace, bound_tls=bound)
             plan.notes.extend(result.notes)
             return result.text
 
@@ -137,6 +141,18 @@ class Nginx:
         log.info("planned uninstall site=%s lineage=%s files=%d",
                  site.name, lineage, len(plan.changes))
         return plan
+
+    def plan_install_many(self, requests, *, redirect: bool = False,  # type: ignore
+                          replace: bool = False):
+        """Plans for many sites from one read of the configuration (batch.py)."""
+        from origincert.webserver.nginx.batch import plan_many
+
+        return plan_many(self, requests, redirect=redirect, replace=replace)
+
+    def endpoints_many(self, sites):  # type: ignore[no-untyped-def]
+        from origincert.webserver.nginx.batch import endpoints_many
+
+        return endpoints_many(self, sites)
 
     # running nginx
 

@@ -1,0 +1,295 @@
+"""Many sites at once (issue 10): the API the only limit, one reload for the batch.
+
+Zones are read once per account, issuance permission once per zone, the
+configuration once; certificates are issued concurrently within the
+credential's budget; then every site that got one is installed by ONE
+transaction: one config test, one reload, every name verified. A site that
+fails its part (no zone, no permission, a plan refused, the API refusing it)
+is left out and reported; the others go ahead. Should the batch's config test
+or verification fail, the sites at fault are found, left out, and the rest is
+installed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from origincert import hostnames as names_mod
+from origincert.accounts.connect import client_for
+from origincert.accounts.report import certificate_answer
+from origincert.cloudflare.budget import Budget
+from origincert.cloudflare.client import CloudflareClient, Zone
+from origincert.errors import OriginCertError, UsageError, VerificationError, WebServerError
+from origincert.pki import certificate as certs
+from origincert.provision import mixing
+from origincert.provision.bulk_obtain import Wanted, obtain_all
+from origincert.provision.lock import server_lock
+from origincert.provision.resolve import Reach
+from origincert.provision.transaction import Pointer, Transaction, recover
+from origincert.provision.verify import Check
+from origincert.state.certstore import CertStore, lineage_name
+from origincert.state.db import Store, utc_now
+from origincert.state.models import Account
+from origincert.webserver.base import CertFiles, Site, WebServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SiteOutcome:
+    site: str
+    hostnames: list[str]
+    status: str = "pending"  # installed, unchanged, failed, planned
+    error: str | None = None
+    cloudflare_id: str | None = None
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[SiteOutcome] = field(default_factory=list)
+    api_calls: int = 0
+    config_tests: int = 0
+    reloads: int = 0
+
+    @property
+    def failed(self) -> list[SiteOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def to_json(self) -> dict[str, object]:
+        return {"sites": [asdict(o) for o in self.outcomes], "api_calls": self.api_calls,
+                "config_tests": self.config_tests, "reloads": self.reloads,
+                "failed": len(self.failed)}
+
+
+class CountingServer:
+    """The web server, counting config tests and reloads for the summary."""
+
+    def __init__(self, server: WebServer) -> None:
+        self._server = server
+        self.kind = server.kind
+        self.config_tests = 0
+        self.reloads = 0
+
+    def config_test(self) -> None:
+        self.config_tests += 1
+        self._server.config_test()
+
+    def reload(self) -> None:
+        self.reloads += 1
+        self._server.reload()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._server, name)
+
+
+class BatchIssuer:
+    def __init__(self, store: Store, server: WebServer, *, budget: Budget | None = None,
+                 concurrency: int = 32, progress: Callable[[str], None] = print,
+                 advance: Callable[[], None] = lambda: None, verify_timeout: float = 30.0,
+                 letsencrypt_dir: object = None, acme_sh_home: object = None) -> None:
+        if not hasattr(server, "plan_install_many"):
+            raise UsageError(f"issuing for many sites at once is not supported for "
+                             f"{server.kind} yet", hint="issue the sites one at a time")
+        self.store = store
+        self.server = CountingServer(server)
+        self.certstore = CertStore(store.paths)
+        self.budget = budget or Budget()
+        self.concurrency = concurrency
+        self.progress = progress
+        self.advance = advance
+        self.verify_timeout = verify_timeout
+        self.mixing_paths = (letsencrypt_dir, acme_sh_home)
+
+    def issue_sites(self, sites: list[Site], options: object) -> BatchResult:
+        result = BatchResult([SiteOutcome(s.name, list(s.hostnames)) for s in sites])
+        outcome_of = {o.site: o for o in result.outcomes}
+        with server_lock(self.store.paths.lock_dir, self.server.kind):
+            recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
+            clients = _Accounts(self.store, getattr(options, "account", None))
+            try:
+                wanted = self._prepare(sites, clients, outcome_of, options)
+                result.api_calls = clients.calls
+                if not getattr(options, "dry_run", False) and wanted:
+                    result.api_calls += self._issue(wanted, outcome_of, options)
+                    self._install_all([w for w in wanted if w.error is None], sites,
+                                      outcome_of, options)
+            finally:
+                clients.close()
+        result.config_tests, result.reloads = self.server.config_tests, self.server.reloads
+        return result
+
+    # preparing: zones, permissions, conflicts
+
+    def _prepare(self, sites: list[Site], clients: _Accounts,
+                 outcome_of: dict[str, SiteOutcome], options: object) -> list[Wanted]:
+        conflicts = mixing.renewal_conflicts(
+            [n for s in sites for n in s.hostnames], *self.mixing_paths)  # type: ignore
+        wanted = []
+        for site in sites:
+            outcome = outcome_of[site.name]
+            try:
+                reach = clients.reach(list(site.hostnames))
+                clash = [r for r in conflicts if r.overlaps(list(site.hostnames))]
+                if clash and not getattr(options, "replace", False):
+                    raise mixing.refuse(clash, list(site.hostnames))
+            except OriginCertError as err:
+                _fail(outcome, err.one_line())
+                self.advance()
+                continue
+            wanted.append(Wanted(site.name, lineage_name(site.hostnames[0]),
+                                 list(site.hostnames), reach))
+        return wanted
+
+    def _issue(self, wanted: list[Wanted], outcome_of: dict[str, SiteOutcome],
+               options: object) -> int:
+        key_type = getattr(options, "key_type", "ecdsa")
+        validity = getattr(options, "validity_days", 5475)
+
+        def done(item: Wanted) -> None:
+            if item.error:
+                _fail(outcome_of[item.site], item.error)
+                self.advance()
+
+        self.progress(f"issuing {len(wanted)} certificates")
+        return obtain_all(self.store, wanted, key_type=key_type, validity=validity,
+                          budget=self.budget, concurrency=self.concurrency, on_done=done)
+
+    # installing: one transaction for the batch
+
+    def _install_all(self, ready: list[Wanted], sites: list[Site],
+                     outcome_of: dict[str, SiteOutcome], options: object) -> None:
+        by_name = {s.name: s for s in sites}
+        while ready:
+            try:
+                self._install(ready, by_name, options, outcome_of)
+                return
+            except (WebServerError, VerificationError) as err:
+                culprits = self._culprits(ready, by_name, err)
+                if not culprits:
+                    raise
+                for item in culprits:
+                    _fail(outcome_of[item.site], f"left out of the batch: {err.one_line()}")
+                    self._unused(item)
+                ready = [w for w in ready if w not in culprits]
+
+    def _install(self, ready: list[Wanted], by_name: dict[str, Site], options: object,
+                 outcome_of: dict[str, SiteOutcome]) -> None:
+        plan, refused = self.server.plan_install_many(  # type: ignore[attr-defined]
+            [(by_name[w.site], CertFiles(*self.certstore.live_paths(w.lineage)), w.lineage)
+             for w in ready],
+            redirect=getattr(options, "redirect", False),
+            replace=getattr(options, "replace", False))
+        for item in [w for w in ready if w.site in refused]:
+            _fail(outcome_of[item.site], refused[item.site].one_line())
+            self._unused(item)
+        going = [w for w in ready if w.site not in refused]
+        if not going:
+            return
+        pointers = [Pointer(w.lineage, self.certstore.current_version(w.lineage),
+                            w.version) for w in going]  # type: ignore[arg-type]
+        self.progress(f"installing {len(going)} certificates: one config test, one reload")
+        transaction = Transaction(self.server, self.store, self.certstore,  # type: ignore
+                                  verify_timeout=self.verify_timeout)
+        transaction.apply("issue-batch", plan.changes, pointers,
+                          lambda: self._checks(going, by_name), progress=self.progress)
+        self._mark_installed(going, by_name, plan.changes)
+        for item in going:
+            outcome = outcome_of[item.site]
+            outcome.status, outcome.cloudflare_id = "installed", item.cf_id
+            self.advance()
+
+    def _checks(self, going: list[Wanted], by_name: dict[str, Site]) -> list[Check]:
+        endpoints = self.server.endpoints_many(  # type: ignore[attr-defined]
+            [by_name[w.site] for w in going])
+        checks = []
+        for item in going:
+            cert_file = self.certstore.live_paths(item.lineage)[0]
+            der = certs.load_certificate(cert_file.read_bytes()).public_bytes(Encoding.DER)
+            checks += [Check(name, endpoint, der) for name in item.names
+                       for endpoint in endpoints[item.site]]
+        return checks
+
+    def _culprits(self, ready: list[Wanted], by_name: dict[str, Site],
+                  err: OriginCertError) -> list[Wanted]:
+        """The sites a failed batch names (nginx names the file; verification the host)."""
+        text = err.one_line() + getattr(err, "output", "")
+        found = [w for w in ready
+                 if any(n in text for n in w.names) or str(by_name[w.site].source) in text
+                 or w.lineage in text]
+        return found if len(found) < len(ready) else []
+
+    def _mark_installed(self, going: list[Wanted], by_name: dict[str, Site],
+                        changes: list[object]) -> None:
+        now = utc_now()
+        updates: dict[int, dict[str, object]] = {}
+        for item in going:
+            for old in self.store.certificates(lineage=item.lineage, status="installed"):
+                updates[old.id] = {"status": "superseded", "replaced_by": item.cert_id}
+            updates[item.cert_id] = {"status": "installed", "installed_at": now}  # type: ignore
+        self.store.update_certificates(updates)
+        self.store.record_installations([
+            (item.cert_id, self.server.kind, item.site,  # type: ignore[misc]
+             [str(by_name[item.site].source)]) for item in going])
+
+    def _unused(self, item: Wanted) -> None:
+        if item.cert_id is not None:
+            self.store.update_certificate(item.cert_id, status="unused")
+
+
+class _Accounts:
+    """Each connected account's client and zones, read once for the whole batch."""
+
+    def __init__(self, store: Store, only: str | None) -> None:
+        accounts = [store.get_account(only)] if only else store.list_accounts()
+        if not accounts:
+            raise UsageError("no Cloudflare account is connected",
+                             hint="connect one with: origincert account add NAME --token-file F")
+        self.entries: list[tuple[Account, CloudflareClient, dict[str, Zone]]] = []
+        self.calls = 0
+        for account in accounts:
+            client = client_for(store, account)
+            try:
+                zones = {zone.name: zone for zone in client.zones()}
+            except OriginCertError:
+                zones = {}
+            self.calls += 1
+            self.entries.append((account, client, zones))
+        self._allowed: dict[tuple[int, str], str | None] = {}
+
+    def reach(self, names: list[str]) -> Reach:
+        for account, client, zones in self.entries:
+            found = {}
+            for name in names:
+                zone = next((zones[c] for c in names_mod.zone_candidates(name) if c in zones),
+                            None)
+                if zone is not None and zone.status == "active":
+                    found[name] = zone
+            if len(found) == len(names):
+                self._permitted(account, client, set(found.values()))
+                return Reach(account, client, found)
+        raise OriginCertError(f"no connected account reaches the zone of {', '.join(names)}",
+                              hint="connect an account whose credential covers that zone")
+
+    def _permitted(self, account: Account, client: CloudflareClient, zones: set[Zone]) -> None:
+        for zone in sorted(zones, key=lambda z: z.name):
+            key = (account.id, zone.id)
+            if key not in self._allowed:
+                self.calls += 1
+                answer = certificate_answer(client, zone.name)
+                self._allowed[key] = None if answer.allowed else (
+                    f"account {account.name} may not issue certificates for {zone.name}: "
+                    "add Zone → SSL and Certificates → Edit")
+            if self._allowed[key]:
+                raise OriginCertError(self._allowed[key] or "")
+
+    def close(self) -> None:
+        for _, client, _ in self.entries:
+            client.close()
+
+
+def _fail(outcome: SiteOutcome, error: str) -> None:
+    outcome.status, outcome.error = "failed", error

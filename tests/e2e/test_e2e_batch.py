@@ -1,0 +1,61 @@
+"""Issue 10: a batch of 50 sites is issued concurrently, installed with ONE config test
+and ONE reload, and every one of the 50 is served (functional; timings belong to bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.generate import generate
+from origincert import runner
+from origincert.files import write_atomic
+from origincert.sandbox import Sandbox
+from tests.e2e.origin import clean_env, leaf_der, observe
+
+pytestmark = pytest.mark.servers
+
+SITES, ZONES = 50, 5
+
+
+@pytest.fixture
+def bench(tmp_path):
+    made = generate(tmp_path / "tree", SITES, ZONES)
+    started = runner.run(["nginx", "-c", str(made.conf), "-p", str(made.root)])
+    assert started.ok, started.output
+    yield made
+    runner.run(["nginx", "-c", str(made.conf), "-p", str(made.root), "-s", "quit"])
+
+
+def _cli(tmp_path, made, *args):  # type: ignore[no-untyped-def]
+    argv = [sys.executable, "-m", "origincert", "--state-dir", str(tmp_path / "state"),
+            "--nginx-conf", str(made.conf), "--nginx-prefix", str(made.root), *args]
+    return subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=300)
+
+
+def test_a_batch_of_50_sites_makes_one_reload_and_all_are_served(tmp_path, bench):
+    with Sandbox.start(bench.world, state_dir=tmp_path / "sandbox") as sb:
+        token = tmp_path / "token"
+        write_atomic(token, bench.token, mode=0o600)
+        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
+                     "--api-base", sb.base_url)
+        assert added.returncode == 0, added.stderr
+        sb.request_log.clear()
+
+        run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json")
+
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        assert result["config_tests"] == 1 and result["reloads"] == 1
+        assert [o["status"] for o in result["sites"]] == ["installed"] * SITES
+        creates = [r for r in sb.request_log if r.method == "POST"
+                   and r.path.endswith("/certificates")]
+        assert len(creates) == SITES + ZONES  # one per site, one permission probe per zone
+        certs = json.loads(_cli(tmp_path, bench, "certs", "--json").stdout)
+
+    by_name = {c["hostnames"][0]: c for c in certs}
+    assert sorted(by_name) == sorted(bench.hostnames)
+    for name in bench.hostnames:
+        assert observe("127.0.0.1", 443, name) == leaf_der(by_name[name]["certificate_file"])
