@@ -25,7 +25,7 @@ server {{
 MAIN = """\
 pid {root}/nginx.pid;
 error_log {root}/error.log;
-worker_processes 1;
+worker_processes auto;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the demo and the tests need: the web servers are run
 # privately by the tests; iproute2 and util-linux make the test namespace.
-PACKAGES=(nginx apache2 caddy iproute2 util-linux openssl ca-certificates pebble)
+# chromium and chromium-driver run the dashboard's browser tests (Selenium, no downloads).
+# systemd brings systemd-analyze, which checks the renewal timer's units.
+PACKAGES=(nginx apache2 caddy iproute2 util-linux openssl ca-certificates pebble
+          chromium chromium-driver systemd)
 
 setup_system() {
     local missing=()

@@ -1,8 +1,9 @@
 """Doctor on an origin whose certificates go wrong in every way a check can see.
 
 One strict zone, one nginx, one name per mistake, on the namespace's documentation
-addresses; the certificates come from the sandbox's Origin CA. Field cases C09, C16, C23, C25, C26, C27, C40, and
-OCSP stapling and expiry; then `--fix` proxies the grey name and closes the open key.
+addresses; the certificates come from the sandbox's Origin CA. Field cases C09, C16,
+C23, C25, C26, C27, C40, and OCSP stapling and expiry; then `--fix` proxies the grey
+name and closes the open key.
 """
 
 from __future__ import annotations

@@ -94,9 +94,14 @@ class Origin:
         return run
 
     def certs(self, *, all_: bool = False) -> list[dict]:
-        run = self.cli("certs", "--json", *(["--all"] if all_ else []))
+        """origincert's own rows of `certs --json`: the installed ones, or all with ``all_``.
+
+        (`certs` also lists what only Cloudflare or only the web server knows, issue #8.)
+        """
+        run = self.cli("certs", "--json", "--no-cloudflare", *(["--all"] if all_ else []))
         assert run.code == 0, run
-        return run.json()
+        rows = [row for row in run.json() if row["id"] is not None]
+        return rows if all_ else [row for row in rows if row["status"] == "installed"]
 
     def issuer(self, progress=lambda line: None):  # type: ignore[no-untyped-def]
         """The operation the CLI runs, in-process, with the same settings and state."""

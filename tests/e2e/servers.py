@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from tests.e2e.origin import Run, clean_env, describe, observe
 from tests.servers import nginx_tree
 from tests.servers.nginx_tree import NginxTree
 
-__all__ = ["STEPS", "Served", "build_apache", "build_caddy", "build_nginx"]
+__all__ = ["STEPS", "Origins", "Served", "build_apache", "build_caddy", "build_nginx",
+           "sandbox_roots", "shown", "valid_for"]
 
 LOCAL = "127.0.0.1"
 
@@ -47,6 +48,7 @@ class Served:
     server_args: list[str]
     env: dict[str, str] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
+    state_dir: Path | None = None  # default: <home>/state
 
     # the server
 
@@ -68,7 +70,7 @@ class Served:
 
     @property
     def state(self) -> Path:
-        return self.home / "state"
+        return self.state_dir or self.home / "state"
 
     def start(self) -> None:
         self.tree.start()
@@ -113,9 +115,10 @@ class Served:
         assert run.code == 0, run
 
     def certs(self, *, all_: bool = False) -> list[dict]:
-        run = self.cli("certs", "--json", *(["--all"] if all_ else []))
+        """The rows of ``certs --json`` for the certificates this state recorded."""
+        run = self.cli("certs", "--json", "--no-cloudflare", *(["--all"] if all_ else []))
         assert run.code == 0, run
-        return run.json()
+        return [row for row in run.json() if row.get("id") is not None]
 
     # what is on disk and what is served
 
@@ -145,13 +148,14 @@ class Served:
         finally:
             connection.close()
 
-    def wait_tls(self, hostname: str, wanted, *, seconds: float = 10.0) -> bytes | str:
+    def wait_tls(self, hostname: str, wanted, *, host: str = LOCAL,  # type: ignore
+                 seconds: float = 10.0) -> bytes | str:
         """Wait until ``wanted(seen)`` holds for what ``hostname`` is served (reloads settle)."""
         deadline = time.monotonic() + seconds
-        seen = self.tls(hostname)
+        seen = self.tls(hostname, host)
         while not wanted(seen) and time.monotonic() < deadline:
             time.sleep(0.05)
-            seen = self.tls(hostname)
+            seen = self.tls(hostname, host)
         return seen
 
     def _tree_files(self) -> dict[str, bytes]:
@@ -162,6 +166,42 @@ class Served:
             files.update({f"mods-enabled/{name}": data
                           for name, data in self.tree.listing("mods-enabled").items()})
         return files
+
+
+class Origins:
+    """Origins built one after the other; they share ports 80 and 443, so building one
+    stops the one before. ``close`` stops (and cleans up) every one."""
+
+    def __init__(self, tmp_path_factory, api_base: str, token: str, *,  # type: ignore
+                 shared_state: bool = False) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.api_base = api_base
+        self.token = token
+        self.shared_state = shared_state  # one state folder (one account) for all
+        self.built: list[Served] = []
+
+    def build(self, kind: str, tree: str | None = None, *, start: bool = True) -> Served:
+        for served in self.built:
+            served.stop()
+        home = self.tmp_path_factory.mktemp(f"{kind}-{tree or 'tree'}")
+        if kind == "nginx":
+            served = build_nginx(tree or "", home)
+        elif kind == "apache":
+            served = build_apache(home)
+        else:
+            served = build_caddy(home)
+        if self.shared_state and self.built:
+            served.state_dir = self.built[0].state
+        else:
+            served.connect(self.token, self.api_base)
+        self.built.append(served)
+        if start:
+            served.start()
+        return served
+
+    def close(self) -> None:
+        for served in self.built:
+            served.stop()
 
 
 def build_nginx(name: str, home: Path) -> Served:
@@ -211,7 +251,7 @@ def valid_for(seen: bytes | str, hostname: str, roots: list[x509.Certificate]) -
     if not isinstance(seen, bytes):
         return False
     leaf = x509.load_der_x509_certificate(seen)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         return False
     sans = leaf.extensions.get_extension_for_oid(

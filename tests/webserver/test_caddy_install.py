@@ -96,7 +96,7 @@ def _check_served(tree: CaddyTree, site, der: bytes) -> None:
     assert [(e.host, e.port) for e in endpoints] == [("127.0.0.1", 443)]
     for hostname in site.hostnames:
         wait_for_certificate(endpoints[0], hostname, der)
-        status, body = _eventually(lambda: tree.https_get(hostname, "/"))
+        status, body = _eventually(lambda name=hostname: tree.https_get(name, "/"))
         assert (status, body) == (200, BODIES[site.name]), hostname
 
         # Caddy's own HTTP->HTTPS redirect on port 80 stays (no loop under Full (strict))

@@ -50,7 +50,7 @@ def visitor(sb: Sandbox, *, source: str | None = None) -> httpx.Client:
 
 
 class _Backend(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         body = (f"backend {self.server.server_address[1]} for "
                 f"{self.headers.get('Host')}\n").encode()
         self.send_response(200)
@@ -59,7 +59,7 @@ class _Backend(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         pass
 
 
@@ -102,8 +102,9 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 class FastCgi:
     """A FastCGI responder on a unix socket (PHP-FPM's place)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path) -> None:
         ensure_dir(path.parent)
+        _open_up(path.parent, root)
         if path.exists():
             path.unlink()
         self.path = path
@@ -115,6 +116,20 @@ class FastCgi:
         self.server.shutdown()
         self.server.server_close()
         self.path.unlink(missing_ok=True)
+
+
+def php_socket(root: Path) -> Path:
+    """Point the copy's ``unix:/run/php/...`` sockets into its root, and return that path.
+
+    The harness rewrites absolute paths after whitespace or quotes only, so a
+    ``fastcgi_pass unix:/run/...`` would still name the machine's own PHP-FPM.
+    """
+    for conf in (root / "etc" / "nginx").rglob("*"):
+        if conf.is_file() and not conf.is_symlink():
+            data = conf.read_bytes()
+            if b"unix:/run/php/" in data:
+                conf.write_bytes(data.replace(b"unix:/run/php/", f"unix:{root}/run/php/".encode()))
+    return root / "run" / "php" / "php8.2-fpm.sock"
 
 
 def _read(sock: socket.socket, size: int) -> bytes:
@@ -134,7 +149,8 @@ def _record(kind: int, request_id: int, content: bytes) -> bytes:
 def pages(root: Path, text: bytes) -> None:
     """An index.html in every document root the tree's files name (nginx and Apache)."""
     for conf in root.rglob("*"):
-        if not conf.is_file() or conf.suffix in (".pem", ".key", ".html") or conf.stat().st_size > 200_000:
+        skipped = conf.suffix in (".pem", ".key", ".html")
+        if not conf.is_file() or skipped or conf.stat().st_size > 200_000:
             continue
         data = conf.read_bytes()
         for match in re.finditer(rb"^\s*(?:root|DocumentRoot)\s+\"?([^;\s\"]+)", data,
@@ -143,6 +159,8 @@ def pages(root: Path, text: bytes) -> None:
             if folder.is_absolute() and str(folder).startswith(str(root)):
                 ensure_dir(folder, 0o755)
                 write_atomic(folder / "index.html", text, mode=0o644)
+                # WordPress sites index index.php only; FastCgi answers for it
+                write_atomic(folder / "index.php", b"<?php // answered by FastCgi\n", mode=0o644)
                 _open_up(folder, root)
 
 

@@ -1,4 +1,10 @@
-"""``origincert certs``: the certificates origincert installed."""
+"""``origincert certs``: every certificate, reconciled across the state, Cloudflare and servers.
+
+``--json`` prints a list, one object per certificate (``Entry.to_json`` in
+``origincert.inventory.certificates`` documents every key; keys are only ever
+added). Rows come in a stable order: origincert's own by local id, then those
+only Cloudflare lists, then files only a web server names.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +18,49 @@ from origincert.cli.context import AppContext, emit_json
 def certs(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    all_: Annotated[bool, typer.Option("--all", help="Also superseded and unused ones.")] = False,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Also requests that never became a certificate.")] = False,
+    expiring_days: Annotated[int | None, typer.Option(
+        help="'Expiring soon' means within this many days (default: expiring_days in "
+             "origincert.toml, else 30).")] = None,
+    cloudflare: Annotated[bool, typer.Option(
+        help="Ask Cloudflare for its list (--no-cloudflare: the state and servers only).")
+    ] = True,
 ) -> None:
-    """Installed certificates: hostnames (SANs), key type, expiry, files, Cloudflare id."""
+    """Every certificate: served, orphaned, revoked, expiring, superseded; SANs, key, expiry."""
+    from origincert.cli.lifecycle_support import lifecycle_settings, open_server_or_none
+    from origincert.inventory.certificates import build
+    from origincert.lifecycle.clock import from_env
+
     app_ctx: AppContext = ctx.obj
-    store = app_ctx.store
-    wanted = None if all_ else ["installed"]
-    rows = []
-    for cert in store.certificates(status=wanted):
-        files = sorted({path for inst in store.installations(cert.id, active_only=True)
-                        for path in inst.config_files})
-        rows.append({
-            "id": cert.id, "cloudflare_id": cert.cf_id, "lineage": cert.lineage,
-            "hostnames": list(cert.hostnames), "key_type": cert.key_type,
-            "not_after": cert.not_after, "status": cert.status, "config_files": files,
-            "certificate_file": cert.cert_path,
-        })
+    config = lifecycle_settings(app_ctx)
+    server, problem = open_server_or_none(app_ctx)
+    found = build(app_ctx.store, server, clock=from_env(),
+                  expiring_days=config.expiring_days if expiring_days is None else expiring_days,
+                  cloudflare=cloudflare)
+    entries = [e for e in found.entries if all_ or e.state != "unused"]
     if json_out:
-        emit_json(rows)
+        emit_json([entry.to_json() for entry in entries])
         return
-    if not rows:
-        print("no certificates installed yet; run: origincert issue HOSTNAME")
-    for row in rows:
-        expiry = row["not_after"].strftime("%Y-%m-%d") if row["not_after"] else "-"
-        print(f"{row['cloudflare_id']}  {', '.join(row['hostnames'])}  {row['key_type']}  "
-              f"expires {expiry}  {row['status']}")
-        for path in row["config_files"]:
-            print(f"    used by {path}")
+    for line in ([problem] if problem else []) + found.problems:
+        print(f"note: {line}")
+    if not entries:
+        print("no certificates yet; run: origincert issue HOSTNAME")
+    for entry in entries:
+        _show(entry)
+
+
+def _show(entry) -> None:  # type: ignore[no-untyped-def]
+    expiry = f"{entry.not_after:%Y-%m-%d}" if entry.not_after else "-"
+    flags = [word for word, on in (("EXPIRED", entry.expired),
+                                   ("expiring soon", entry.expiring)) if on]
+    ident = f"#{entry.id}" if entry.id is not None else "-"
+    print(f"{entry.state:<19} {ident:<5} {entry.cloudflare_id or '-':<24} "
+          f"{entry.key_type or '-':<6} expires {expiry}"
+          f"{'  (' + ', '.join(flags) + ')' if flags else ''}")
+    print(f"    {', '.join(entry.hostnames) or '(no names)'}"
+          f"{'  [' + entry.ca + ']' if entry.ca != 'origin' else ''}")
+    for use in entry.uses:
+        print(f"    served by {use.webserver} site {use.site}: {', '.join(use.config_files)}")
+    for note in entry.notes:
+        print(f"    note: {note}")

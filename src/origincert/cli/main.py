@@ -16,8 +16,10 @@ from origincert import __version__
 from origincert.cli import account, certs, demo, issue, sandbox_cmd, sites
 from origincert.cli import log_cmd
 from origincert.cli import doctor
+from origincert.cli import harden
 from origincert.cli import serve
 from origincert.cli import uninstall
+from origincert.cli import renew, revoke, timer
 from origincert.cli.context import AppContext
 from origincert.errors import OriginCertError
 
@@ -38,6 +40,10 @@ app.command("demo")(demo.demo)
 app.command("sandbox")(sandbox_cmd.sandbox)
 app.command("log")(log_cmd.log)
 app.command("doctor")(doctor.doctor)
+app.command("harden")(harden.harden)
+app.command("renew")(renew.renew)
+app.command("revoke")(revoke.revoke)
+app.add_typer(timer.app, name="timer")
 app.command("serve")(serve.serve)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,12 +19,12 @@ def serve(
         help="Address to listen on (loopback by default; anything else exposes the "
              "dashboard to the network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    tls_cert: Annotated[Optional[Path], typer.Option(
+    tls_cert: Annotated[Path | None, typer.Option(
         help="Serve HTTPS with this certificate (PEM, chain included).")] = None,
-    tls_key: Annotated[Optional[Path], typer.Option(help="The key of --tls-cert.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The key of --tls-cert.")] = None,
     secure_cookies: Annotated[bool, typer.Option(
         help="Mark cookies Secure even without --tls-cert (behind a TLS proxy).")] = False,
-    create_token: Annotated[Optional[str], typer.Option(
+    create_token: Annotated[str | None, typer.Option(
         metavar="NAME", help="Create an API token for the REST API, print it once, "
                              "and exit.")] = None,
 ) -> None:
@@ -45,11 +45,9 @@ def serve(
     config = DashboardConfig(app_ctx.settings, secure_cookies=secure_cookies, tls=tls)
     app = create_app(config)
     url = f"{'https' if tls else 'http'}://{_shown(host)}:{port}"
-    if not _loopback(host) and not tls:
-        print(f"warning: the dashboard listens on {host} without TLS: passwords, sessions "
-              "and pasted Cloudflare credentials would cross the network in clear; pass "
-              "--tls-cert and --tls-key, or keep it on 127.0.0.1 behind a TLS proxy "
-              "(with --secure-cookies)", file=sys.stderr)
+    warning = exposure_warning(host, tls)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     if not app.state.dashboard.users.has_admin():
         print(f"first-run setup: open {url}/setup and enter the setup code "
               f"{config.setup_code}")
@@ -70,6 +68,15 @@ def _create_token(app_ctx: AppContext, name: str) -> None:
         users.close()
     print(f"API token {name} (shown once; it is stored hashed):")
     print(value)
+
+
+def exposure_warning(host: str, tls: bool) -> str | None:
+    """What to tell the user when the dashboard is reachable from the network in clear."""
+    if tls or _loopback(host):
+        return None
+    return (f"the dashboard listens on {host} without TLS: passwords, sessions and pasted "
+            "Cloudflare credentials would cross the network in clear; pass --tls-cert and "
+            "--tls-key, or keep it on 127.0.0.1 behind a TLS proxy (with --secure-cookies)")
 
 
 def _loopback(host: str) -> bool:

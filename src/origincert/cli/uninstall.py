@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ def uninstall(
     dry_run: Annotated[bool, typer.Option(
         help="Print the plan and the config diff; change nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")] = False,
-    wait: Annotated[Optional[float], typer.Option(
+    wait: Annotated[float | None, typer.Option(
         min=0, help="Seconds to wait while another run changes the web server "
                     "(default 30, or $ORIGINCERT_LOCK_WAIT).")] = None,
 ) -> None:

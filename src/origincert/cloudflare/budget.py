@@ -20,7 +20,7 @@ DEFAULT_WINDOW = 300.0
 
 class Budget:
     def __init__(self, requests: int = DEFAULT_REQUESTS, window: float = DEFAULT_WINDOW, *,
-                 margin: float = 0.02, clock: Callable[[], float] = time.monotonic) -> None:
+                 margin: float = 0.01, clock: Callable[[], float] = time.monotonic) -> None:
         if requests < 1 or window <= 0:
             raise ValueError("a budget needs at least one request per positive window")
         self.requests = requests
@@ -49,6 +49,10 @@ class Budget:
                     return
                 self.waited += wait
                 await asyncio.sleep(wait)
+
+    def note(self) -> None:
+        """Count a request sent outside the budget's own calls (same credential)."""
+        self._sent.append(self._clock())
 
     def pause(self, seconds: float) -> None:
         """The API said 429: nobody sends before ``seconds`` have passed."""

@@ -70,11 +70,14 @@ class BulkOriginCA:
                         cloudflare.AsyncCloudflare)
         gate = asyncio.Semaphore(self.concurrency)
         try:
+            loop = asyncio.get_running_loop()
+
             async def one(request: CertificateRequest) -> Outcome:
                 async with gate:
                     outcome = await self._create(sdk, request)
                 if on_done is not None:
-                    on_done(outcome)
+                    # off the event loop: saving a certificate waits for its fsync
+                    await loop.run_in_executor(None, on_done, outcome)
                 return outcome
 
             return list(await asyncio.gather(*(one(r) for r in requests)))

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from origincert.dashboard.context import Dashboard, dashboard
 from origincert.dashboard.jobs import Job
 from origincert.dashboard.problems import Problem, not_found
-from origincert.dashboard.context import Dashboard, dashboard
 from origincert.provision.issue import KEY_TYPES, VALIDITY_DAYS, IssueOptions
 
 # Documents the scheme in the OpenAPI document; the guard does the checking.
@@ -47,6 +47,9 @@ router = APIRouter(dependencies=[Depends(_bearer)], responses=_ERRORS)
 
 Ctx = Annotated[Dashboard, Depends(dashboard)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+# A certificate: its local id or its Cloudflare id (ASCII: "¹".isdigit() is true, int() fails).
+Ref = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,100}$",
+                          description="A local id (#N) or a Cloudflare certificate id")]
 
 
 class ConnectAccount(BaseModel):
@@ -161,9 +164,31 @@ def remove_account(name: str, ctx: Ctx) -> Response:
 
 # certificates, doctor, audit
 
-@router.get("/certificates", summary="Certificates origincert issued, with expiry")
-def list_certificates(ctx: Ctx, all: bool = False) -> list[dict[str, Any]]:
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    force: bool = Field(False, description="Revoke even if a site serves it (visitors then "
+                                           "get 526 under Full (strict))")
+
+
+@router.get("/certificates",
+            summary="Every certificate, reconciled across the state, Cloudflare and servers")
+def list_certificates(ctx: Ctx, all: bool = False) -> dict[str, Any]:
     return ctx.product.certificates(everything=all)
+
+
+@router.post("/certificates/{ref}/renew", status_code=202, response_model=JobOut,
+             summary="Renew now, with a new key, the sites serving a certificate (a job)")
+def renew_certificate(ref: Ref, ctx: Ctx, response: Response) -> dict[str, Any]:
+    job = ctx.start_renew(ref)
+    response.headers["location"] = f"/api/v1/jobs/{job.id}"
+    return job_out(job)
+
+
+@router.post("/certificates/{ref}/revoke",
+             summary="Revoke a certificate at Cloudflare (a served one only with force)")
+def revoke_certificate(ref: Ref, ctx: Ctx, body: RevokeRequest | None = None
+                       ) -> dict[str, Any]:
+    return ctx.revoke(ref, force=bool(body and body.force))
 
 
 @router.get("/doctor", summary="The last doctor report (null before the first run)")

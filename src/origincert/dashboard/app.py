@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount, Route
 
 from origincert import __version__
 from origincert.dashboard import api, pages
@@ -28,6 +29,9 @@ from origincert.settings import Settings
 from origincert.state.db import Store
 
 log = logging.getLogger(__name__)
+
+# Every router of the dashboard and where it is mounted.
+ROUTERS: tuple[tuple[APIRouter, str], ...] = ((api.router, "/api/v1"), (pages.router, ""))
 
 
 @dataclass
@@ -55,13 +59,25 @@ def create_app(config: DashboardConfig) -> FastAPI:
                   description="Generate & Install Cloudflare Origin CA certificates, connect "
                               "accounts, read the inventory, doctor and the audit log.")
     app.state.dashboard = state
-    app.include_router(api.router, prefix="/api/v1")
-    app.include_router(pages.router)
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
     app.mount("/static", StaticFiles(packages=[("origincert.dashboard", "static")]),
               name="static")
     _handle_errors(app)
     app.add_middleware(Guard, users=state.users, tls=config.tls)
     return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) the app answers, its own routes and its routers' alike."""
+    table = [(route.path, frozenset(route.methods or ()))
+             for route in app.routes if isinstance(route, Route)]
+    table += [(route.path, frozenset({"GET"})) for route in app.routes
+              if isinstance(route, Mount)]
+    for router, prefix in ROUTERS:
+        table += [(prefix + route.path, frozenset(route.methods or ()))
+                  for route in router.routes if isinstance(route, Route)]
+    return table
 
 
 def _handle_errors(app: FastAPI) -> None:

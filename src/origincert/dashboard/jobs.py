@@ -90,10 +90,14 @@ class Jobs:
         try:
             job.result = work(job.lines.append)
             job.status = SUCCEEDED
-        except BaseException as err:  # the job's outcome, never the worker's end
+        except Exception as err:  # the job's outcome, never the worker's end
             job.error = from_error(err).to_json()["error"]
             job.status = FAILED
         finally:
+            if job.status == RUNNING:  # interrupted (the server is stopping)
+                job.error = {"code": "interrupted", "message": "the job was interrupted",
+                             "hint": "see the audit log, and run it again"}
+                job.status = FAILED
             job.finished_at = utc_now()
         log.info("job finished job=%s status=%s", job.id, job.status)
 

@@ -21,7 +21,6 @@ from origincert.dashboard.guard import FORM_COOKIE, SESSION_COOKIE
 from origincert.dashboard.problems import Problem, from_error, not_found
 from origincert.errors import OriginCertError, UsageError
 from origincert.provision.issue import KEY_TYPES, VALIDITY_DAYS, IssueOptions
-from origincert.state.db import utc_now
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[Dashboard, Depends(dashboard)]
@@ -33,6 +32,7 @@ MESSAGES = {
     "verified": "Account verified afresh.",
     "removed": "Account removed.",
     "revoked": "API token revoked.",
+    "cert-revoked": "Certificate revoked at Cloudflare.",
 }
 
 
@@ -50,7 +50,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     message = MESSAGES.get(request.query_params.get("msg", ""))
     return ctx.templates.TemplateResponse(request, template, {
         "principal": principal, "csrf": principal.csrf_token if principal else None,
-        "message": message, "doctor_available": ctx.doctor_available, "q": quote, **context,
+        "message": message, "doctor_available": ctx.doctor_available, **context,
     }, status_code=status)
 
 
@@ -134,7 +134,8 @@ def login(request: Request, ctx: Ctx, form: Form) -> Response:
     response.set_cookie(SESSION_COOKIE, ctx.users.open_session(admin), httponly=True,
                         samesite="strict", secure=ctx.secure_cookies, path="/",
                         max_age=12 * 3600)
-    response.delete_cookie(FORM_COOKIE, path="/")
+    response.delete_cookie(FORM_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=ctx.secure_cookies)
     return response
 
 
@@ -144,7 +145,8 @@ def logout(request: Request, ctx: Ctx) -> Response:
     if cookie:
         ctx.users.close_session(cookie)
     response = see("/login?msg=logout")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=ctx.secure_cookies)
     return response
 
 
@@ -261,9 +263,23 @@ def remove_account(name: str, ctx: Ctx) -> Response:
 # certificates, doctor, audit, API tokens
 
 @router.get("/certificates")
-def certificates_page(request: Request, ctx: Ctx, all: bool = False) -> Response:
-    return render(request, "certificates.html", certificates=ctx.product.certificates(
-        everything=all), everything=all, now=utc_now())
+def certificates_page(request: Request, ctx: Ctx, all: bool = False,
+                      job: str | None = None) -> Response:
+    shown = ctx.jobs.get(job) if job else None
+    return render(request, "certificates.html", inventory=ctx.product.certificates(
+        everything=all), everything=all, job=shown if shown and shown.kind == "renew" else None,
+        lifecycle=ctx.lifecycle_available)
+
+
+@router.post("/certificates/{ref}/renew")
+def renew_certificate(ref: str, ctx: Ctx) -> Response:
+    return see(f"/certificates?job={ctx.start_renew(ref).id}")
+
+
+@router.post("/certificates/{ref}/revoke")
+def revoke_certificate(ref: str, ctx: Ctx, form: Form) -> Response:
+    ctx.revoke(ref, force="force" in form)
+    return see("/certificates?all=true&msg=cert-revoked")
 
 
 @router.get("/doctor")

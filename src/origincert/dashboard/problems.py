@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from origincert.errors import (
-    CloudflareAPIError, ConfigError, CredentialError, HostnameError, LockedError,
-    OriginCertError, PermissionMissingError, RateLimitedError, RecoveryError, StateError,
-    UsageError, VerificationError, WebServerError,
+    CloudflareAPIError,
+    ConfigError,
+    CredentialError,
+    HostnameError,
+    LockedError,
+    OriginCertError,
+    PermissionMissingError,
+    RateLimitedError,
+    RecoveryError,
+    StateError,
+    UsageError,
+    VerificationError,
+    WebServerError,
 )
 
 log = logging.getLogger(__name__)
@@ -39,14 +48,15 @@ _STATUS: tuple[tuple[type[OriginCertError], int], ...] = (
 )
 
 
-@dataclass(frozen=True)
 class Problem(Exception):
     """An error with its HTTP status, ready for JSON or a page."""
 
-    status: int
-    code: str
-    message: str
-    hint: str | None = None
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.hint = hint
 
     def to_json(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "hint": self.hint}}
@@ -75,4 +85,4 @@ def from_error(err: BaseException) -> Problem:
 
 def _code(kind: type[OriginCertError]) -> str:
     name = kind.__name__.removesuffix("Error") or "origincert"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

@@ -22,13 +22,18 @@ from sqlalchemy import create_engine, delete, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from origincert.dashboard.tables import (
+    SCHEMA_VERSION,
+    Admin,
+    ApiToken,
+    DashboardBase,
+    DashboardSchema,
+    LoginSession,
+)
 from origincert.errors import UsageError
 from origincert.files import ensure_dir, write_atomic
 from origincert.state.db import utc_now
 from origincert.state.paths import StatePaths
-from origincert.dashboard.tables import (
-    SCHEMA_VERSION, Admin, ApiToken, DashboardBase, DashboardSchema, LoginSession,
-)
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ def read(server: WebServer | None, hostname: str) -> OriginConfig:
 # nginx
 
 def _nginx_blocks(server: WebServer, hostname: str) -> list[Block]:
-    conf = getattr(server, "conf")
+    conf = server.conf  # type: ignore[attr-defined]
     payload = crossplane.parse(str(conf), comments=False, check_ctx=False, check_args=False)
     configs = payload["config"]
     found: list[Block] = []

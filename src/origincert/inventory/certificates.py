@@ -213,15 +213,20 @@ class _Builder:
             try:
                 if self._list_account(client, account.name):
                     listed_accounts.add(account.name)
-                self._ask_missing(client, account.name)
+                if self._reachable:
+                    self._ask_missing(client, account.name)
             finally:
                 client.close()
 
     def _list_account(self, client: Any, account: str) -> bool:
+        self._reachable = True
         try:
             zones = client.zones()
         except OriginCertError as err:
             self.problems.append(f"account {account}: zones unreadable: {err.one_line()}")
+            # No answer at all (not a refusal): asking again per certificate would
+            # only wait for the same timeout many times over.
+            self._reachable = getattr(err, "status", None) is not None
             return False
         complete = True
         for zone in zones:

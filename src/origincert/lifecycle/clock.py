@@ -38,7 +38,7 @@ def from_env(environ: dict[str, str] | None = None) -> Clock:
 def parse(value: str) -> datetime:
     """An aware UTC datetime from ISO 8601 text; a time without zone is taken as UTC."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError as err:
         raise UsageError(f"{ENV}={value!r} is not a time",
                          hint="use ISO 8601, e.g. 2027-01-01T00:00:00Z") from err

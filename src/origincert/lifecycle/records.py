@@ -20,14 +20,14 @@ def add_notification(store: Store, *, at: datetime, event: str, severity: str,
                      subject: str | None, message: str, detail: dict[str, Any]) -> int:
     row = Notification(at=at, event=event, severity=severity, subject=subject,
                        message=message, detail_json=dict(detail))
-    with store._session() as session:  # noqa: SLF001 (see the module's TODO)
+    with store._session() as session:
         session.add(row)
         session.flush()
         return row.id
 
 
 def set_delivered(store: Store, notification_id: int, delivered: str) -> None:
-    with store._session() as session:  # noqa: SLF001
+    with store._session() as session:
         row = session.get(Notification, notification_id)
         if row is not None:
             row.delivered = delivered
@@ -44,14 +44,14 @@ def notifications(store: Store, *, limit: int = 50, event: str | None = None,
         query = query.where(Notification.subject == subject)
     if since is not None:
         query = query.where(Notification.at >= since)
-    with store._session() as session:  # noqa: SLF001
+    with store._session() as session:
         return list(session.scalars(query))
 
 
 def queue_revocation(store: Store, certificate_id: int, *, replaced_by: int | None,
                      site_name: str | None, queued_at: datetime, due_at: datetime) -> int:
     """Queue a revocation once; queuing the same certificate again keeps the first."""
-    with store._session() as session:  # noqa: SLF001
+    with store._session() as session:
         existing = session.scalar(select(PendingRevocation).where(
             PendingRevocation.certificate_id == certificate_id,
             PendingRevocation.done_at.is_(None)))
@@ -68,14 +68,14 @@ def pending_revocations(store: Store) -> list[PendingRevocation]:
     """Revocations not done yet, oldest first."""
     query = (select(PendingRevocation).where(PendingRevocation.done_at.is_(None))
              .order_by(PendingRevocation.id))
-    with store._session() as session:  # noqa: SLF001
+    with store._session() as session:
         return list(session.scalars(query))
 
 
 def finish_revocation(store: Store, pending_id: int, *, at: datetime | None,
                       error: str | None = None) -> None:
     """Record an attempt: done (``at``), or failed with ``error`` (tried again next run)."""
-    with store._session() as session:  # noqa: SLF001
+    with store._session() as session:
         row = session.get(PendingRevocation, pending_id)
         if row is None:
             return

@@ -106,7 +106,7 @@ def _revoke_remote(store: Store, entry: Entry) -> str:
 
 def _parse(text: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        return datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
 

@@ -102,6 +102,10 @@ def apply(plan: TimerPlan) -> list[str]:
     """Write the files, then run the systemctl calls; returns what was done."""
     done = []
     for unit in plan.files:
+        if not unit.path.parent.is_dir():
+            missing = "cron" if plan.mode == "cron" else "systemd"
+            raise OriginCertError(f"{unit.path.parent} does not exist: is {missing} installed?",
+                                  hint="choose the other with --mode, or give the folder")
         write_atomic(unit.path, unit.text, mode=0o644)
         done.append(f"wrote {unit.path}")
     for argv in plan.commands:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -34,9 +35,12 @@ from origincert.provision.verify import Check
 from origincert.state.certstore import CertStore, lineage_name
 from origincert.state.db import Store, utc_now
 from origincert.state.models import Account
-from origincert.webserver.base import CertFiles, Site, WebServer
+from origincert.webserver.base import CertFiles, InstallPlan, Site, WebServer
 
 log = logging.getLogger(__name__)
+
+# A batch plan: the combined edits, and the sites that could not be planned.
+Planned = tuple[InstallPlan, dict[str, WebServerError]]
 
 
 @dataclass
@@ -109,14 +113,20 @@ class BatchIssuer:
         outcome_of = {o.site: o for o in result.outcomes}
         with server_lock(self.store.paths.lock_dir, self.server.kind):
             recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
-            clients = _Accounts(self.store, getattr(options, "account", None))
+            clients = _Accounts(self.store, getattr(options, "account", None),
+                                on_call=self.budget.note)
             try:
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
                 if not getattr(options, "dry_run", False) and wanted:
-                    result.api_calls += self._issue(wanted, outcome_of, options)
-                    self._install_all([w for w in wanted if w.error is None], sites,
-                                      outcome_of, options)
+                    # The plan needs no certificate: made while the API is busy.
+                    with ThreadPoolExecutor(1) as pool:
+                        early = pool.submit(self._plan, wanted, sites, options)
+                        result.api_calls += self._issue(wanted, outcome_of, options)
+                        planned = early.result()
+                    ready = [w for w in wanted if w.error is None]
+                    self._install_all(ready, sites, outcome_of, options,
+                                      planned if len(ready) == len(wanted) else None)
             finally:
                 clients.close()
         result.config_tests, result.reloads = self.server.config_tests, self.server.reloads
@@ -160,12 +170,21 @@ class BatchIssuer:
 
     # installing: one transaction for the batch
 
+    def _plan(self, items: list[Wanted], sites: list[Site], options: object) -> Planned:
+        by_name = {s.name: s for s in sites}
+        return self.server.plan_install_many(  # type: ignore[attr-defined]
+            [(by_name[w.site], CertFiles(*self.certstore.live_paths(w.lineage)), w.lineage)
+             for w in items],
+            redirect=getattr(options, "redirect", False),
+            replace=getattr(options, "replace", False))
+
     def _install_all(self, ready: list[Wanted], sites: list[Site],
-                     outcome_of: dict[str, SiteOutcome], options: object) -> None:
+                     outcome_of: dict[str, SiteOutcome], options: object,
+                     planned: Planned | None = None) -> None:
         by_name = {s.name: s for s in sites}
         while ready:
             try:
-                self._install(ready, by_name, options, outcome_of)
+                self._install(ready, by_name, options, outcome_of, planned)
                 return
             except (WebServerError, VerificationError) as err:
                 culprits = self._culprits(ready, by_name, err)
@@ -175,14 +194,11 @@ class BatchIssuer:
                     _fail(outcome_of[item.site], f"left out of the batch: {err.one_line()}")
                     self._unused(item)
                 ready = [w for w in ready if w not in culprits]
+                planned = None  # the sites changed: plan again
 
     def _install(self, ready: list[Wanted], by_name: dict[str, Site], options: object,
-                 outcome_of: dict[str, SiteOutcome]) -> None:
-        plan, refused = self.server.plan_install_many(  # type: ignore[attr-defined]
-            [(by_name[w.site], CertFiles(*self.certstore.live_paths(w.lineage)), w.lineage)
-             for w in ready],
-            redirect=getattr(options, "redirect", False),
-            replace=getattr(options, "replace", False))
+                 outcome_of: dict[str, SiteOutcome], planned: Planned | None) -> None:
+        plan, refused = planned or self._plan(ready, list(by_name.values()), options)
         for item in [w for w in ready if w.site in refused]:
             _fail(outcome_of[item.site], refused[item.site].one_line())
             self._unused(item)
@@ -226,9 +242,12 @@ class BatchIssuer:
                         changes: list[object]) -> None:
         now = utc_now()
         updates: dict[int, dict[str, object]] = {}
+        new_by_lineage = {item.lineage: item.cert_id for item in going}
+        for old in self.store.certificates(status="installed"):  # one query for the batch
+            if old.lineage in new_by_lineage:
+                updates[old.id] = {"status": "superseded",
+                                   "replaced_by": new_by_lineage[old.lineage]}
         for item in going:
-            for old in self.store.certificates(lineage=item.lineage, status="installed"):
-                updates[old.id] = {"status": "superseded", "replaced_by": item.cert_id}
             updates[item.cert_id] = {"status": "installed", "installed_at": now}  # type: ignore
         self.store.update_certificates(updates)
         self.store.record_installations([
@@ -243,13 +262,15 @@ class BatchIssuer:
 class _Accounts:
     """Each connected account's client and zones, read once for the whole batch."""
 
-    def __init__(self, store: Store, only: str | None) -> None:
+    def __init__(self, store: Store, only: str | None,
+                 on_call: Callable[[], None] = lambda: None) -> None:
         accounts = [store.get_account(only)] if only else store.list_accounts()
         if not accounts:
             raise UsageError("no Cloudflare account is connected",
                              hint="connect one with: origincert account add NAME --token-file F")
         self.entries: list[tuple[Account, CloudflareClient, dict[str, Zone]]] = []
         self.calls = 0
+        self.on_call = on_call  # every call counts against the credential's budget
         for account in accounts:
             client = client_for(store, account)
             try:
@@ -257,6 +278,7 @@ class _Accounts:
             except OriginCertError:
                 zones = {}
             self.calls += 1
+            on_call()
             self.entries.append((account, client, zones))
         self._allowed: dict[tuple[int, str], str | None] = {}
 
@@ -279,6 +301,7 @@ class _Accounts:
             key = (account.id, zone.id)
             if key not in self._allowed:
                 self.calls += 1
+                self.on_call()
                 answer = certificate_answer(client, zone.name)
                 self._allowed[key] = None if answer.allowed else (
                     f"account {account.name} may not issue certificates for {zone.name}: "

@@ -54,7 +54,7 @@ def obtain_all(store: Store, wanted: list[Wanted], *, key_type: str, validity: i
         list(pool.map(lambda w: _make_key(certstore, w, key_type), wanted))
     ready = [w for w in wanted if w.error is None]
     ids = store.record_certificates([_row(w, key_type, validity) for w in ready])
-    for item, cert_id in zip(ready, ids):
+    for item, cert_id in zip(ready, ids, strict=True):
         item.cert_id = cert_id
 
     calls = 0
@@ -99,7 +99,7 @@ def _ask(store: Store, certstore: CertStore, account_id: int, items: list[Wanted
     requests = [CertificateRequest(csr_to_pem(build_csr(i.key, i.names)), i.names,
                                    request_type_for(i.key), validity,
                                    ",".join(i.reach.zone_names())) for i in items]
-    by_request = {id(r): item for r, item in zip(requests, items)}
+    by_request = {id(r): item for r, item in zip(requests, items, strict=True)}
     roots = trusted_roots(store, account.name)
     updates: dict[int, dict[str, object]] = {}
     audit: list[dict[str, object]] = []

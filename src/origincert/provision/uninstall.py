@@ -96,17 +96,17 @@ class Uninstaller:
         installs = self._installations(site)
         lineage = self._lineage(site, installs)
         plan = self.server.plan_uninstall(site, lineage=lineage)
-        plan.changes += self._renewals_back(site, installs, plan)
-
-        result = UninstallResult("planned", site.name, list(site.hostnames), lineage,
-                                 str(site.source), notes=list(plan.notes), diff=plan.diff(),
-                                 config_files=[str(c.path) for c in plan.changes])
         if plan.empty and not installs:
             raise NotManagedError(
                 f"origincert does not manage {site_name}: the {self.server.kind} site "
                 f"{site.name} ({site.source}:{site.line}) has no origincert lines",
                 hint="see the sites origincert manages with: origincert sites",
             )
+        plan.changes += self._renewals_back(site, installs, plan)
+
+        result = UninstallResult("planned", site.name, list(site.hostnames), lineage,
+                                 str(site.source), notes=list(plan.notes), diff=plan.diff(),
+                                 config_files=[str(c.path) for c in plan.changes])
         self.progress(f"{self.server.kind} site {site.name} ({site.source}:{site.line}), "
                       f"certificate {lineage}")
         if dry_run:

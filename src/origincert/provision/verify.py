@@ -48,8 +48,9 @@ class CheckResult:
         if self.check.forbidden_der is not None:
             if not self.ok:
                 return f"{where} still serves origincert's certificate"
-            if self.handshake.certificate_der is None:
-                return f"{where} no longer answers TLS with origincert's certificate"
+            if self.handshake.error:
+                return f"{where} no longer serves origincert's certificate " \
+                       f"({self.handshake.error})"
             return f"{where} no longer serves origincert's certificate"
         if self.ok:
             return f"{where} serves {self.check.wanted}"

@@ -129,14 +129,16 @@ class ZoneConfigurator:
             return
         verdicts = self.preflight(records)
         report.blockers = [v for v in verdicts if v.outcome != STRICT]
+        if report.blockers:
+            verb = "switched anyway (--force)" if force else f"left at {report.ssl_before}"
+            self.progress(f"SSL mode of {zone.name} {verb}: "
+                          f"{len(report.blockers)} proxied hostname(s) would fail Full (strict)")
+            for blocker in report.blockers:
+                self.progress(f"  blocks Full (strict): {blocker.describe()}")
         if report.blockers and strict_hostname and not force:
             self._strict_rule(zone, issued, verdicts, report)
             return
         if report.blockers and not force:
-            self.progress(f"SSL mode of {zone.name} left at {report.ssl_before}: "
-                          f"{len(report.blockers)} proxied hostname(s) would fail Full (strict)")
-            for blocker in report.blockers:
-                self.progress(f"  blocks Full (strict): {blocker.describe()}")
             looping = self._looping(issued, report)
             if looping:
                 # C01: the origin now forces HTTPS, which loops under Flexible or Off; the

@@ -31,7 +31,7 @@ def plan_many(nginx: Nginx, requests: Sequence[Request], *, redirect: bool,
     """One plan for every site that can be planned, and why the others cannot."""
     from origincert.webserver.nginx.server import choose_blocks, render_include
 
-    groups = group_sites(nginx._blocks())
+    groups = _Index(group_sites(nginx._blocks()))
     failed: dict[str, WebServerError] = {}
     for _ in range(3):  # a failure found late means planning again without that site
         plan, edits = InstallPlan(), []
@@ -40,7 +40,7 @@ def plan_many(nginx: Nginx, requests: Sequence[Request], *, redirect: bool,
                 continue
             try:
                 include = nginx.include_path(lineage)
-                chosen = choose_blocks(_blocks_of(groups, site))
+                chosen = choose_blocks(groups.blocks_of(site))
             except WebServerError as err:
                 failed[site.name] = err
                 continue
@@ -57,23 +57,29 @@ def endpoints_many(nginx: Nginx, sites: Sequence[Site]) -> dict[str, list[Endpoi
     """Each site's local TLS endpoints, from one read of the configuration."""
     from origincert.webserver.nginx.server import endpoints_of
 
-    groups = group_sites(nginx._blocks())
+    groups = _Index(group_sites(nginx._blocks()))
     found = {}
     for site in sites:
         try:
-            listens = [lst for block in _blocks_of(groups, site) for lst in block.listens]
+            listens = [lst for block in groups.blocks_of(site) for lst in block.listens]
         except WebServerError:
             listens = list(site.listens)
         found[site.name] = endpoints_of(listens, nginx.port_map)
     return found
 
 
-def _blocks_of(groups: list[tuple[Site, list[Block]]], site: Site) -> list[Block]:
-    for found, blocks in groups:
-        if set(found.hostnames) & set(site.hostnames):
-            return blocks
-    raise WebServerError(f"no nginx server block serves {site.name} any more",
-                         hint="the configuration changed since it was read; run again")
+class _Index:
+    """The sites' blocks by hostname, so that finding a site's blocks is one lookup."""
+
+    def __init__(self, groups: list[tuple[Site, list[Block]]]) -> None:
+        self.by_name = {name: blocks for site, blocks in groups for name in site.hostnames}
+
+    def blocks_of(self, site: Site) -> list[Block]:
+        for name in site.hostnames:
+            if name in self.by_name:
+                return self.by_name[name]
+        raise WebServerError(f"no nginx server block serves {site.name} any more",
+                             hint="the configuration changed since it was read; run again")
 
 
 def _include_change(include: Path, text: str) -> FileChange:

@@ -65,8 +65,12 @@ def install_block(
     include: str,
     redirect: bool,
     replace: bool,
+    bound_tls: frozenset[tuple[str, int]] = frozenset(),
 ) -> BlockEdit:
-    """Make ``block`` (at ``node`` in ``text``) include ``include`` over HTTPS."""
+    """Make ``block`` (at ``node`` in ``text``) include ``include`` over HTTPS.
+
+    ``bound_tls`` holds the (address, port) TLS sockets other blocks already bind.
+    """
     current = find_group(text, node)
     if current is not None:
         return _retarget(text, current, include)
@@ -74,7 +78,7 @@ def install_block(
     _refuse_other_certificate(block, replace)
     notes: list[str] = []
     off = _directives_to_comment(node, block)
-    listens, fixed = _listen_lines(node)
+    listens, fixed = _listen_lines(node, bound_tls)
     off += fixed
     lines = [*listens]
     if redirect and _has_plain_listen(node, fixed):
@@ -120,7 +124,8 @@ def find_group(text: str, node: Node) -> tuple[int, int] | None:
 def _retarget(text: str, group: tuple[int, int], include: str) -> BlockEdit:
     """A block we already manage: point its include at ``include`` (often no change)."""
     start, end = group
-    inside = re.sub(r"include [^;]*;", lambda _: f"include {include};", text[start:end], 1)
+    inside = re.sub(r"include [^;]*;", lambda _: f"include {include};", text[start:end],
+                    count=1)
     return BlockEdit(text[:start] + inside + text[end:])
 
 
@@ -148,8 +153,16 @@ def _directives_to_comment(node: Node, block: Block) -> list[Node]:
     return found
 
 
-def _listen_lines(node: Node) -> tuple[list[str], list[Node]]:
-    """The listen lines to add, and the ``listen 443`` lines without ssl they fix."""
+def _listen_lines(node: Node, bound_tls: frozenset[tuple[str, int]] = frozenset()
+                  ) -> tuple[list[str], list[Node]]:
+    """The listen lines to add, and the ``listen 443`` lines without ssl they fix.
+
+    A block whose plain listener is bound to one address gets a TLS listener on
+    every address, unless other blocks already bind that address on 443: nginx
+    picks blocks by address first, so a new ``203.0.113.10:443`` listener would
+    take every TLS connection to that address away from the blocks that listen
+    on ``*:443`` (their names would meet this block's certificate: 526).
+    """
     sockets = [(child, parse_listen(child.args)) for child in node.children
                if child.name == "listen"]
     sockets = [(child, listen) for child, listen in sockets if listen is not None]
@@ -165,7 +178,8 @@ def _listen_lines(node: Node) -> tuple[list[str], list[Node]]:
             params = [arg for arg in child.args[1:] if arg != "http2"]
             line = " ".join(["listen", child.args[0], "ssl", *params]) + ";"
         else:
-            line = f"listen {_tls_address(listen.address, listen.ipv6)}443 ssl;"
+            address = listen.address if (listen.address, 443) in bound_tls else None
+            line = f"listen {_tls_address(address, listen.ipv6)}443 ssl;"
         if line not in lines:
             lines.append(line)
     return (lines or ["listen 443 ssl;"]), fixed
