@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from origincert.acme import AcmeError, obtain
@@ -12,8 +14,8 @@ from origincert.state.db import Store
 from origincert.state.paths import StatePaths
 from tests.acme.checks import assert_no_challenge_left, challenge_records
 from tests.acme.conftest import ZONE_ORG
-from tests.acme.flow import AcmeInstaller
-from tests.servers.tls import served_certificate
+from tests.acme.flow import AcmeInstaller, leaf_der
+from tests.servers.tls import served_certificate, wait_for_certificate
 
 STORE = "store.example.org"
 
@@ -42,7 +44,9 @@ def test_refused_dns_challenge_leaves_files_pointer_and_served_certificate_as_th
     files = tree.current_files()
     (endpoint,) = tree.nginx.endpoints(next(s for s in tree.nginx.sites() if STORE in
                                             s.hostnames))
-    served = served_certificate(endpoint.host, endpoint.port, STORE)
+    # the first certificate, once the reload has settled everywhere
+    served = leaf_der(Path(first.cert_path))
+    wait_for_certificate(endpoint, STORE, served)
 
     with pytest.raises(AcmeError) as refused:
         installer.issue(site, [STORE], step_hook=_corrupt_challenges(sb))

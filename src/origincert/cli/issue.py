@@ -134,7 +134,7 @@ def recover(ctx: typer.Context) -> None:
 
     app_ctx: AppContext = ctx.obj
     server = open_webserver(app_ctx.settings)
-    with server_lock(app_ctx.settings.paths.lock_dir, server.kind):
+    with server_lock(app_ctx.settings.paths.lock_dir, server.kind, on_wait=print):
         done = undo(server, app_ctx.store, CertStore(app_ctx.settings.paths))
     print(f"recovered {len(done)} interrupted run(s)" if done else "nothing to recover")
 

@@ -111,7 +111,7 @@ class BatchIssuer:
     def issue_sites(self, sites: list[Site], options: object) -> BatchResult:
         result = BatchResult([SiteOutcome(s.name, list(s.hostnames)) for s in sites])
         outcome_of = {o.site: o for o in result.outcomes}
-        with server_lock(self.store.paths.lock_dir, self.server.kind):
+        with server_lock(self.store.paths.lock_dir, self.server.kind, on_wait=self.progress):
             recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
             clients = _Accounts(self.store, getattr(options, "account", None),
                                 on_call=self.budget.note)

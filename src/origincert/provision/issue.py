@@ -102,7 +102,7 @@ class Issuer:
             return self._run(names, options)
 
         # One run at a time, from reading the configuration to the verified install.
-        with server_lock(self.store.paths.lock_dir, self.server.kind):
+        with server_lock(self.store.paths.lock_dir, self.server.kind, on_wait=self.progress):
             self._recover_interrupted()
             return self._run(names, options)
 
