@@ -19,7 +19,9 @@ setup_system() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
             || missing+=("$pkg")
     done
-    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if ! command -v python3 >/dev/null; then
+        missing+=(python3 python3-venv)
+    elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
         missing+=(python3-venv)
     fi
     if [ ${#missing[@]} -gt 0 ]; then
