@@ -161,9 +161,12 @@ def _secret_input(path: Path | None, stdin: bool) -> str | None:
         raise UsageError("read the secret from a file or from stdin, not both")
     if path is not None:
         try:
-            return path.read_text()
+            text = path.read_text()
         except OSError as err:
             raise UsageError(f"cannot read {path}: {err.strerror}") from err
+        if not text.strip():
+            raise UsageError(f"{path} is empty", hint="put the credential in it, on one line")
+        return text
     if stdin:
         return sys.stdin.read()
     return None

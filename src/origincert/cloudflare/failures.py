@@ -24,6 +24,12 @@ RATE_LIMIT_CODES = frozenset({971, 10100})
 
 def translate(err: cloudflare.APIError, what: str) -> CloudflareAPIError:
     """The product's error for a failed call to ``what``."""
+    if isinstance(err, cloudflare.APIConnectionError):
+        # No answer at all: a refused connection, a timeout, a name that does not resolve.
+        return CloudflareAPIError(
+            f"could not {what}: the API did not answer ({err.message})",
+            hint="check the network, and the API base (--api-base or CLOUDFLARE_BASE_URL)",
+        )
     status = getattr(err, "status_code", None)
     response = getattr(err, "response", None)
     ray_id = response.headers.get("cf-ray") if response is not None else None

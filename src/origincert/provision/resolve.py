@@ -103,8 +103,8 @@ def site_for(server: WebServer, hostnames: list[str]) -> Site:
     if unserved:
         raise HostnameError(
             f"no {server.kind} site serves {', '.join(unserved)}",
-            hint="add the name to a server_name in the configuration first, "
-                 "or check which configuration origincert reads (--nginx-conf)",
+            hint="add the name to the site's configuration first, or check which "
+                 "configuration origincert reads: origincert sites",
         )
 
     chosen = {id(site): site for found in owners.values() for site in found}

@@ -67,6 +67,10 @@ class Block:
 
 def read_blocks(conf: Path, include_dir: Path) -> list[Block]:
     """Every server block of the http context, in the order nginx reads them."""
+    if not Path(conf).is_file():
+        raise WebServerError(f"there is no nginx configuration at {conf}",
+                             hint="point origincert at it with --nginx-conf, or set [nginx] "
+                                  "conf in origincert.toml")
     payload = crossplane.parse(str(conf), comments=False, check_ctx=False, check_args=False)
     _raise_parse_errors(payload)
 
