@@ -93,7 +93,7 @@ def load(state_dir: Path | None = None, config_dir: Path | None = None,
     ``webserver`` says otherwise.
     """
     paths = StatePaths(state_dir=state_dir, config_dir=config_dir)
-    data = _read_file(paths.config_dir / "origincert.toml")
+    data = read_file(paths.config_dir / "origincert.toml")
     servers = {kind: _server(kind, data.get(kind, {}), overrides) for kind in WEBSERVERS}
 
     webserver = overrides.get("webserver") or _implied(overrides) or data.get("webserver")
@@ -128,7 +128,8 @@ def _implied(overrides: dict[str, Any]) -> str | None:
     return named.pop() if named else None
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def read_file(path: Path) -> dict[str, Any]:
+    """``origincert.toml`` as data; a missing file is empty, a broken one one clear line."""
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)

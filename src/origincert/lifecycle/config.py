@@ -18,12 +18,12 @@ if that comes later than ``renew_before_days`` before expiry would: see ``renew.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from origincert.errors import ConfigError
+from origincert.settings import read_file
 
 Command = tuple[str, ...] | str
 
@@ -53,7 +53,7 @@ class LifecycleSettings:
 
 def load(config_file: Path) -> LifecycleSettings:
     """The lifecycle keys of ``config_file``; a missing file means every default."""
-    data = _read(config_file)
+    data = read_file(config_file)
     try:
         return LifecycleSettings(
             renew_before_days=_days(data, "renew_before_days", 30),
@@ -67,18 +67,6 @@ def load(config_file: Path) -> LifecycleSettings:
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{config_file}: {err}", hint="fix the value or remove the key") \
             from err
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}", hint="fix the file or remove it") from err
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror}") from err
 
 
 def _days(data: dict[str, Any], key: str, default: int) -> int:
