@@ -5,17 +5,43 @@ once over, blocks every call for the rest of the window (fact sheet §4). So a
 bulk run paces itself below the budget rather than finding the limit: a
 sliding window of send times, with a small margin for the clocks of the two
 sides, and a shared pause when the API answers 429 with ``Retry-After``.
+
+When the API says where its window stands (``Ratelimit: "default";r=50;t=30``,
+or ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``: §4 cites both
+families, and neither may come), the budget believes it: no more sends than
+the API says remain, and once the API's window has reset, the requests it
+answered before the reset no longer count. Without those headers the sliding
+window alone decides, which is never faster but never wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from origincert.cloudflare.ratelimit_headers import Reading, read_headers
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REQUESTS = 1200
 DEFAULT_WINDOW = 300.0
+
+# The API's reset time is given in whole seconds, rounded one way or the other.
+ROUNDING = 1.0
+
+
+@dataclass
+class Send:
+    """One request against the budget: when it left, when its answer came, and the
+    reset time that answer gave (which window of the API counted it)."""
+
+    sent: float
+    answered: float | None = None
+    reset_at: float | None = None
 
 
 class Budget:
@@ -28,13 +54,14 @@ class Budget:
         # Our window is a little longer than the API's, so that the two never disagree.
         self.guard = window * margin + 0.25
         self._clock = clock
-        self._sent: collections.deque[float] = collections.deque()
+        self._sent: collections.deque[Send] = collections.deque()
         self._paused_until = 0.0
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._server = _ServerWindow(window)
         self.waited = 0.0
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Send:
         """Wait until one more request fits in the budget, then count it."""
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
@@ -43,27 +70,111 @@ class Budget:
         async with self._lock:
             while True:
                 now = self._clock()
-                wait = max(self._paused_until - now, self._window_wait(now))
+                wait = max(self._paused_until - now, self._window_wait(now),
+                           self._server.wait(now))
                 if wait <= 0:
-                    self._sent.append(now)
-                    return
+                    return self._count(now)
                 self.waited += wait
+                if wait >= 1:
+                    log.info("budget spent, waiting", extra={"wait_s": round(wait, 2)})
                 await asyncio.sleep(wait)
 
+    def answered(self, send: Send, headers: Mapping[str, str] | None = None) -> None:
+        """The answer to ``send`` came; learn what the API said about its window."""
+        now = self._clock()
+        send.answered = now
+        reading = read_headers(headers or {})
+        if reading is not None:
+            send.reset_at = now + reading.reset_in
+            in_flight = sum(1 for s in self._sent if s.answered is None)
+            self._server.learn(reading, send.reset_at, in_flight)
+
     def note(self) -> None:
-        """Count a request sent outside the budget's own calls (same credential)."""
-        self._sent.append(self._clock())
+        """Count a request made and answered outside the budget's own calls."""
+        now = self._clock()
+        self._count(now).answered = now
 
     def pause(self, seconds: float) -> None:
         """The API said 429: nobody sends before ``seconds`` have passed."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    def _count(self, now: float) -> Send:
+        send = Send(now)
+        self._sent.append(send)
+        self._server.sent += 1
+        return send
+
     def _window_wait(self, now: float) -> float:
-        while self._sent and now - self._sent[0] >= self.window + self.guard:
-            self._sent.popleft()
+        self._forget(now)
         if len(self._sent) < self.requests:
             return 0.0
-        return self._sent[0] + self.window + self.guard - now
+        return self._sent[0].sent + self.window + self.guard - now
+
+    def _forget(self, now: float) -> None:
+        """Drop sends out of the sliding window, and those the API's reset cleared."""
+        while self._sent and self._sent[0].sent + self.window + self.guard <= now:
+            self._sent.popleft()
+        if self._server.reset_past(now):
+            self._sent = collections.deque(
+                s for s in self._sent if not self._server.counted_before_reset(s))
+            self._server.next_window()
+
+
+class _ServerWindow:
+    """What the API said about its current window: requests left and when it resets.
+
+    The reset comes in whole seconds, rounded one way or the other, so every
+    answer of a window gives a reset time within a second of the true one
+    (later still when the answer was slow): the earliest, plus a second, is
+    when the reset has surely happened.
+    """
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.earliest: float | None = None
+        self.latest: float | None = None
+        self.left: int | None = None
+        self.sent = 0  # sends since ``left`` was read
+        self.past: float | None = None  # the reset last acted on
+
+    def learn(self, reading: Reading, reset_at: float, in_flight: int) -> None:
+        if self._earlier_window(reset_at):
+            return  # a late answer from a window already over
+        if self.latest is None or reset_at > self.latest + self.window / 2:
+            self.earliest = self.latest = reset_at  # a new window
+        else:
+            self.earliest = min(self.earliest, reset_at)  # type: ignore[type-var]
+            self.latest = max(self.latest, reset_at)
+        if reading.remaining is not None:
+            # Requests still in flight may not be counted in ``remaining`` yet.
+            self.left, self.sent = reading.remaining - in_flight, 0
+
+    def wait(self, now: float) -> float:
+        """How long the API's own count says to wait (0 when it says nothing)."""
+        if self.left is None or self.sent < self.left or self.reset_past(now):
+            return 0.0
+        return self.earliest + ROUNDING - now  # type: ignore[operator]
+
+    def reset_past(self, now: float) -> bool:
+        return self.earliest is not None and now >= self.earliest + ROUNDING
+
+    def counted_before_reset(self, send: Send) -> bool:
+        """Whether the API surely counted ``send`` in the window that has reset."""
+        if send.reset_at is not None:  # its own answer said which window counted it
+            return abs(send.reset_at - self.latest) < self.window / 2  # type: ignore
+        if send.answered is None:
+            return False  # still in flight: it may count in the new window
+        return send.answered <= self.earliest - 2 * ROUNDING  # type: ignore[operator]
+
+    def next_window(self) -> None:
+        self.past = self.latest
+        self.earliest = self.latest = self.left = None
+        self.sent = 0
+
+    def _earlier_window(self, reset_at: float) -> bool:
+        if self.earliest is not None:
+            return reset_at < self.earliest - self.window / 2
+        return self.past is not None and reset_at < self.past + self.window / 2
 
 
 def parse(text: str) -> tuple[int, float]:

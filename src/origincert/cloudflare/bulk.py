@@ -83,11 +83,12 @@ class BulkOriginCA:
             return list(await asyncio.gather(*(one(r) for r in requests)))
         finally:
             await sdk.close()
+            log.info("bulk issuance done", extra={"calls": self.calls})
 
     async def _create(self, sdk: cloudflare.AsyncCloudflare,
                       request: CertificateRequest) -> Outcome:
         for _ in range(MAX_429_TRIES):
-            await self.budget.acquire()
+            send = await self.budget.acquire()
             self.calls += 1
             try:
                 raw = await sdk.origin_ca_certificates.with_raw_response.create(
@@ -95,8 +96,11 @@ class BulkOriginCA:
                     request_type=request.request_type,
                     requested_validity=request.validity_days,
                 )
+                self.budget.answered(send, raw.headers)
                 body = await _envelope(raw)
             except cloudflare.APIError as err:
+                response = getattr(err, "response", None)
+                self.budget.answered(send, response.headers if response is not None else None)
                 failure = translate(err, "issue an Origin CA certificate")
                 if isinstance(failure, RateLimitedError):
                     self._pause(err)
@@ -105,6 +109,7 @@ class BulkOriginCA:
             except CloudflareAPIError as err:
                 return Outcome(request, error=err, ray_id=err.ray_id)
             except cloudflare.CloudflareError as err:
+                self.budget.answered(send)  # no answer: counted, but says nothing
                 failure = CloudflareAPIError(f"could not issue an Origin CA certificate: {err}")
                 return Outcome(request, error=failure)
             result = body.get("result") if isinstance(body.get("result"), dict) else {}

@@ -118,18 +118,23 @@ class BatchIssuer:
             try:
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
+                log.info("batch prepared", extra={"sites": len(sites), "wanted": len(wanted)})
                 if not getattr(options, "dry_run", False) and wanted:
                     # The plan needs no certificate: made while the API is busy.
                     with ThreadPoolExecutor(1) as pool:
                         early = pool.submit(self._plan, wanted, sites, options)
                         result.api_calls += self._issue(wanted, outcome_of, options)
                         planned = early.result()
+                    log.info("batch planned")
                     ready = [w for w in wanted if w.error is None]
+                    log.info("batch issued", extra={"ready": len(ready),
+                                                    "waited_s": round(self.budget.waited, 1)})
                     self._install_all(ready, sites, outcome_of, options,
                                       planned if len(ready) == len(wanted) else None)
             finally:
                 clients.close()
         result.config_tests, result.reloads = self.server.config_tests, self.server.reloads
+        log.info("batch done", extra={"sites": len(sites), "failed": len(result.failed)})
         return result
 
     # preparing: zones, permissions, conflicts
@@ -300,9 +305,11 @@ class _Accounts:
         for zone in sorted(zones, key=lambda z: z.name):
             key = (account.id, zone.id)
             if key not in self._allowed:
-                self.calls += 1
-                self.on_call()
-                answer = certificate_answer(client, zone.name)
+                try:
+                    answer = certificate_answer(client, zone.name)
+                finally:
+                    self.calls += 1
+                    self.on_call()  # counted once answered: see Budget.note
                 self._allowed[key] = None if answer.allowed else (
                     f"account {account.name} may not issue certificates for {zone.name}: "
                     "add Zone → SSL and Certificates → Edit")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from origincert import files
 from origincert.cloudflare.budget import Budget
 from origincert.cloudflare.bulk import BulkOriginCA, CertificateRequest, Outcome
 from origincert.cloudflare.credential import Credential
@@ -52,6 +53,7 @@ def obtain_all(store: Store, wanted: list[Wanted], *, key_type: str, validity: i
     certstore = CertStore(store.paths)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda w: _make_key(certstore, w, key_type), wanted))
+    files.flush([certstore.certs_dir])  # every key on disk before any is recorded
     ready = [w for w in wanted if w.error is None]
     ids = store.record_certificates([_row(w, key_type, validity) for w in ready])
     for item, cert_id in zip(ready, ids, strict=True):
@@ -66,7 +68,7 @@ def obtain_all(store: Store, wanted: list[Wanted], *, key_type: str, validity: i
 def _make_key(certstore: CertStore, item: Wanted, key_type: str) -> None:
     try:
         item.key = generate_key(key_type)
-        item.version, key_path = certstore.save_key(item.lineage, item.key)
+        item.version, key_path = certstore.save_key(item.lineage, item.key, durable=False)
         item.extra["key_path"] = str(key_path)
     except OriginCertError as err:
         item.error = err.one_line()
@@ -111,6 +113,7 @@ def _ask(store: Store, certstore: CertStore, account_id: int, items: list[Wanted
         on_done(item)
 
     bulk.create_many(requests, on_done=done)
+    files.flush([certstore.certs_dir])  # every certificate on disk before it is recorded
     store.update_certificates(updates)
     store.audit_many(audit)
     return bulk.calls
@@ -128,7 +131,8 @@ def _settle(certstore: CertStore, item: Wanted, outcome: Outcome,
         problem = _problem(leaf, item, roots)
         if problem:
             raise OriginCertError(problem)
-        cert_path = certstore.save_certificate(item.lineage, item.version, pem)  # type: ignore
+        cert_path = certstore.save_certificate(item.lineage, item.version,  # type: ignore
+                                               pem, key=item.key, durable=False)
     except OriginCertError as err:
         item.error = err.one_line()
         return {"status": "unused", "cf_id": outcome.certificate.id}

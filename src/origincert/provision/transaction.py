@@ -86,22 +86,29 @@ class Transaction:
     def _forward(self, journal_id: int, changes: list[FileChange], pointer: list[Pointer],
                  checks: Callable[[], list[Check]], progress: Callable[[str], None],
                  serves: str) -> None:
-        _each(lambda p: self.certstore.point_live(p.lineage, p.after), pointer)
+        durable = _few(pointer, changes)  # a batch makes its writes durable at once
+        _each(lambda p: self.certstore.point_live(p.lineage, p.after, durable=durable),
+              pointer)
         self._step(journal_id, "pointer")
 
-        _each(lambda c: _write(c.path, c.after, c.mode), changes)
+        _each(lambda c: _write(c.path, c.after, c.mode, durable=durable), changes)
+        if not durable:
+            files.flush([self.certstore.live_dir, *{c.path.parent for c in changes}])
         self._step(journal_id, "files")
 
-        self.server.config_test()
-        progress(f"{self.server.kind} accepted the new configuration")
-        self._step(journal_id, "config_test")
+        # Where to connect depends on the new configuration, on disk from here on:
+        # it is read while the server tests it.
+        with ThreadPoolExecutor(1) as pool:
+            building = pool.submit(checks)
+            self.server.config_test()
+            progress(f"{self.server.kind} accepted the new configuration")
+            self._step(journal_id, "config_test")
 
-        self.server.reload()
-        progress(f"{self.server.kind} reloaded")
-        self._step(journal_id, "reload")
+            self.server.reload()
+            progress(f"{self.server.kind} reloaded")
+            self._step(journal_id, "reload")
+            planned = building.result()
 
-        # The checks are built now: where to connect depends on the new config.
-        planned = checks()
         if not planned:
             raise VerificationError("found no HTTPS listener to verify after the change")
         results = wait_until_served(planned, timeout=self.verify_timeout)
@@ -118,6 +125,7 @@ class Transaction:
 
     def _step(self, journal_id: int, step: str) -> None:
         self.store.journal_step(journal_id, step)
+        log.info("transaction step", extra={"journal_id": journal_id, "step": step})
         self.step_hook(step)
 
     def _undo(self, journal_id: int, changes: list[FileChange], pointer: list[Pointer],
@@ -137,15 +145,19 @@ class Transaction:
 def restore(server: WebServer, certstore: CertStore, changes: list[FileChange],
             pointer: Pointers) -> None:
     """Put every file and the pointers back, then test and reload the old config."""
-    _each(lambda c: _write(c.path, c.before, c.mode), list(reversed(changes)))
+    pointer = _pointers(pointer)
+    durable = _few(pointer, changes)
+    _each(lambda c: _write(c.path, c.before, c.mode, durable=durable), list(reversed(changes)))
 
     def back(p: Pointer) -> None:
         if p.before is None:
             files.remove(certstore.live_dir / p.lineage)
         else:
-            certstore.point_live(p.lineage, p.before)
+            certstore.point_live(p.lineage, p.before, durable=durable)
 
-    _each(back, _pointers(pointer))
+    _each(back, pointer)
+    if not durable:
+        files.flush([certstore.live_dir, *{c.path.parent for c in changes}])
 
     server.config_test()
     server.reload()
@@ -185,12 +197,17 @@ def _rollback_failed(reason: BaseException, err: OriginCertError) -> RecoveryErr
                          hint="once that works, run: origincert recover")
 
 
-def _write(path: Path, data: bytes | None, mode: int | None) -> None:
+def _write(path: Path, data: bytes | None, mode: int | None, *, durable: bool = True) -> None:
     if data is None:
         files.remove(path)
         return
     files.ensure_dir(path.parent)
-    files.write_atomic(path, data, mode=mode if not path.exists() else None)
+    files.write_atomic(path, data, mode=mode if not path.exists() else None, durable=durable)
+
+
+def _few(pointer: Sequence[Pointer], changes: Sequence[FileChange]) -> bool:
+    """Few enough writes to fsync each; more are made durable by one ``files.flush``."""
+    return len(pointer) + len(changes) < PARALLEL_FROM
 
 
 def _pointers(pointer: Pointers) -> list[Pointer]:

@@ -150,7 +150,7 @@ class SandboxASGI:
         key = credential_key(Headers(scope=scope))
         if key is not None and not _UNMETERED.match(path):
             verdict = self.context.limiter.check(key)
-            limit_headers = verdict.headers()
+            limit_headers = verdict.headers(settings.rate_limit_headers)
             if not verdict.allowed:
                 budget, window = verdict.budget, round(verdict.window)
                 message = (f"More than {budget} requests per {window} seconds reached. "

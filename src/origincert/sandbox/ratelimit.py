@@ -7,6 +7,7 @@ five minutes").
 
 from __future__ import annotations
 
+import email.utils
 import math
 import threading
 import time
@@ -22,13 +23,26 @@ class Verdict:
     remaining: int
     reset_in: float
 
-    def headers(self) -> dict[str, str]:
-        """Both header families of §4 that cost nothing to send."""
+    def headers(self, family: str = "ratelimit") -> dict[str, str]:
+        """One header family of §4 (unconfirmed which the API sends), or none.
+
+        ``ratelimit``: the changelog's ``Ratelimit``/``Ratelimit-Policy``;
+        ``x-ratelimit``: the limits page's ``X-RateLimit-*`` with an RFC 1123
+        reset date; ``none``: neither. ``Retry-After`` comes on 429 in all three.
+        """
         reset = max(0, math.ceil(self.reset_in))
-        out = {
-            "Ratelimit": f'"default";r={self.remaining};t={reset}',
-            "Ratelimit-Policy": f'"default";q={self.budget};w={math.ceil(self.window)}',
-        }
+        out = {}
+        if family == "ratelimit":
+            out = {
+                "Ratelimit": f'"default";r={self.remaining};t={reset}',
+                "Ratelimit-Policy": f'"default";q={self.budget};w={math.ceil(self.window)}',
+            }
+        elif family == "x-ratelimit":
+            out = {
+                "X-RateLimit-Limit": str(self.budget),
+                "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": email.utils.formatdate(time.time() + reset, usegmt=True),
+            }
         if not self.allowed:
             out["Retry-After"] = str(max(1, reset))
         return out

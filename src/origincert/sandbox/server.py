@@ -34,6 +34,7 @@ class SandboxSettings:
 
     latency_ms: int = 0
     rate_limit: tuple[int, float] = (1200, 300.0)  # requests per window (seconds)
+    rate_limit_headers: str = "ratelimit"  # or "x-ratelimit", or "none" (fact sheet §4)
     clock: Callable[[], datetime] = field(default=utc_now)
     timeout_hold_s: float = 120.0  # how long an injected timeout holds the connection
 

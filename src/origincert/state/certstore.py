@@ -75,15 +75,20 @@ class CertStore:
         else:
             self.certs_dir, self.live_dir = Path(paths) / "certs", Path(paths) / "live"
 
-    def save_key(self, lineage: str, key: PrivateKey) -> tuple[int, Path]:
+    def save_key(self, lineage: str, key: PrivateKey, *,
+                 durable: bool = True) -> tuple[int, Path]:
         """Write ``key`` (0600) into a new version folder; returns (version, key path)."""
         folder, version = self._new_version_dir(lineage)
         key_path = folder / KEY_FILE
-        write_atomic(key_path, key_to_pem(key), mode=0o600)
+        write_atomic(key_path, key_to_pem(key), mode=0o600, durable=durable)
         return version, key_path
 
-    def save_certificate(self, lineage: str, version: int, pem: bytes | str) -> Path:
-        """Write the certificate beside its key; a certificate for another key is refused."""
+    def save_certificate(self, lineage: str, version: int, pem: bytes | str, *,
+                         key: PrivateKey | None = None, durable: bool = True) -> Path:
+        """Write the certificate beside its key; a certificate for another key is refused.
+
+        ``key`` is that version's key when the caller holds it (saves reading it back).
+        """
         folder = self.version_dir(lineage, version)
         key_path = folder / KEY_FILE
         if not key_path.is_file():
@@ -91,14 +96,14 @@ class CertStore:
 
         payload = pem.encode() if isinstance(pem, str) else pem
         cert = load_certificate(payload)
-        if not matches_key(cert, self.load_key(lineage, version)):
+        if not matches_key(cert, key or self.load_key(lineage, version)):
             raise MaterialError(
                 f"this certificate does not belong to the key of {lineage} version {version}",
                 hint="the certificate must be the one issued for this key's CSR",
             )
 
         cert_path = folder / CERT_FILE
-        write_atomic(cert_path, payload, mode=0o644)
+        write_atomic(cert_path, payload, mode=0o644, durable=durable)
         return cert_path
 
     def load_key(self, lineage: str, version: int) -> PrivateKey:
@@ -143,7 +148,7 @@ class CertStore:
         name = Path(target).name
         return int(name) if name.isdigit() else None
 
-    def point_live(self, lineage: str, version: int) -> Path:
+    def point_live(self, lineage: str, version: int, *, durable: bool = True) -> Path:
         """Flip ``live/<lineage>`` to ``version`` atomically; both files must be there."""
         folder = self.version_dir(lineage, version)
         for name in (CERT_FILE, KEY_FILE):
@@ -154,7 +159,7 @@ class CertStore:
 
         ensure_dir(self.live_dir, 0o700)
         link = self.live_dir / lineage
-        replace_symlink(link, f"../certs/{lineage}/{version}")
+        replace_symlink(link, f"../certs/{lineage}/{version}", durable=durable)
         log.info("live pointer moved lineage=%s version=%s", lineage, version)
         return link
 

@@ -13,15 +13,20 @@ carries our include) is edited; where none does, the plain-HTTP block is.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import crossplane
 
 from origincert.errors import WebServerError
 from origincert.runner import run
 from origincert.webserver.base import CertFiles, Endpoint, FileChange, InstallPlan, Listen, Site
 from origincert.webserver.nginx.config import Block, group_sites, read_blocks
 from origincert.webserver.nginx.edit import install_block, uninstall_block
+from origincert.webserver.nginx.master import master_pid
 from origincert.webserver.nginx.text import decode, encode, find_block, parse_text
 
 log = logging.getLogger(__name__)
@@ -169,6 +174,8 @@ class Nginx:
             )
 
     def reload(self) -> None:
+        if not self.reload_command and self._signal_master():
+            return
         argv = self.reload_command or [self.binary, *self._args(), "-s", "reload"]
         done = run(argv, timeout=self.timeout)
         log.info("reload ok=%s", done.ok)
@@ -189,6 +196,18 @@ class Nginx:
         return endpoints_of(listens, self.port_map)
 
     # helpers
+
+    def _signal_master(self) -> bool:
+        """SIGHUP the running master itself (see master.py); False when it is unclear."""
+        try:
+            pid = master_pid(self.binary, self.conf, self.prefix)
+            if pid is None:
+                return False
+            os.kill(pid, signal.SIGHUP)
+        except (OSError, crossplane.errors.NgxParserBaseException):
+            return False
+        log.info("reload ok=True signalled=%s", pid)
+        return True
 
     def _args(self) -> list[str]:
         args = ["-c", str(self.conf)]

@@ -1,0 +1,143 @@
+"""The client-side budget: never more sends than the window allows, and what the
+API's own rate-limit headers may add (fact sheet §4), on a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from origincert.cloudflare.budget import Budget, parse
+from origincert.cloudflare.ratelimit_headers import read_headers
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sends_now(budget: Budget, count: int) -> int:
+    """How many of ``count`` sends go out without waiting at the clock's present."""
+    async def run() -> int:
+        done = 0
+        for _ in range(count):
+            try:
+                await asyncio.wait_for(budget.acquire(), timeout=0.05)
+            except TimeoutError:
+                return done
+            done += 1
+        return done
+    return asyncio.run(run())
+
+
+def _fill(budget: Budget, clock: Clock, count: int, headers=None) -> None:  # type: ignore
+    async def run() -> None:
+        for _ in range(count):
+            send = await asyncio.wait_for(budget.acquire(), timeout=1.0)
+            budget.answered(send, headers(clock.now) if headers else None)
+    asyncio.run(run())
+
+
+def test_without_headers_the_sliding_window_holds_sends_for_a_full_window_and_guard():
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    _fill(budget, clock, 10)
+
+    clock.now += 60.0
+    assert _sends_now(budget, 1) == 0  # the guard: our window is a little longer
+    clock.now += budget.guard
+    assert _sends_now(budget, 20) == 10
+
+
+def test_a_reset_the_api_announces_frees_the_answers_before_it():
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    # the API's window opened 30 s ago: it resets in 30 s, whatever our own count says
+    left = iter(range(9, -1, -1))
+    _fill(budget, clock, 10,
+          lambda now: {"Ratelimit": f'"default";r={next(left)};t={1030 - now:.0f}'})
+
+    clock.now = 1030.5
+    assert _sends_now(budget, 1) == 0  # the reset is not surely past yet
+    clock.now = 1031.0
+    assert _sends_now(budget, 20) == 10
+
+
+def test_the_api_saying_fewer_remain_than_we_counted_is_believed():
+    clock = Clock()
+    budget = Budget(100, 60.0, clock=clock)
+    # another client of the same credential spent most of the budget
+    _fill(budget, clock, 1, lambda now: {"Ratelimit": '"default";r=3;t=40'})
+
+    assert _sends_now(budget, 10) == 3
+    clock.now += 41.0
+    assert _sends_now(budget, 10) == 10
+
+
+def test_sends_still_in_flight_are_assumed_not_yet_counted_by_the_api():
+    clock = Clock()
+    budget = Budget(100, 60.0, clock=clock)
+
+    async def run() -> None:
+        first, second = await budget.acquire(), await budget.acquire()
+        budget.answered(first, {"Ratelimit": '"default";r=5;t=40'})
+        del second  # still in flight: it may take one of the five
+    asyncio.run(run())
+
+    assert _sends_now(budget, 10) == 4
+
+
+def test_a_late_answer_from_a_window_already_reset_changes_nothing():
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    late = _spend_with_one_late(budget, clock)
+    clock.now = 1011.0
+    _fill(budget, clock, 9)  # the new window's nine (the straggler may be the tenth)
+
+    clock.now = 1016.0  # the straggler of the old window answers now: "resets in 1 s"
+    budget.answered(late, {"Ratelimit": '"default";r=0;t=1'})
+
+    clock.now = 1019.0
+    assert _sends_now(budget, 1) == 0  # the new window's sends still count
+
+
+def _spend_with_one_late(budget: Budget, clock: Clock):  # type: ignore[no-untyped-def]
+    """Nine answered sends of a window resetting at 1010, and one still in flight."""
+    left = iter(range(9, 0, -1))
+    _fill(budget, clock, 9, lambda now: {"Ratelimit": f'"default";r={next(left)};t=10'})
+
+    async def one():  # type: ignore[no-untyped-def]
+        return await asyncio.wait_for(budget.acquire(), timeout=1.0)
+    return asyncio.run(one())
+
+
+@pytest.mark.parametrize("headers, reset, left", [
+    ({"Ratelimit": '"default";r=50;t=30'}, 30.0, 50),
+    ({"ratelimit": '"burst";r=9;t=5, "default";r=50;t=30'}, 5.0, 9),
+    ({"X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "Thu, 03 Dec 2026 10:00:30 GMT",
+      "Date": "Thu, 03 Dec 2026 10:00:00 GMT"}, 30.0, 7),
+    ({"x-ratelimit-reset": "12"}, 12.0, None),
+])
+def test_both_header_families_are_read(headers, reset, left):
+    reading = read_headers(headers)
+    assert reading is not None
+    assert (reading.reset_in, reading.remaining) == (reset, left)
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Ratelimit": "garbage"}, {"X-RateLimit-Reset": "not a date"},
+    {"Ratelimit": '"default";r=-1;t=x'},
+])
+def test_headers_that_say_nothing_usable_are_ignored(headers):
+    assert read_headers(headers) is None
+
+
+def test_budget_text_is_requests_per_seconds():
+    assert parse("1200/300") == (1200, 300.0)
+    assert parse("50") == (50, 300.0)
+    for bad in ("0/300", "x/1", "10/0"):
+        with pytest.raises(ValueError):
+            parse(bad)
