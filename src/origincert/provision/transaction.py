@@ -43,10 +43,9 @@ class Pointer:
 
 Pointers = Pointer | Sequence[Pointer] | None
 
-# Above this many files or pointers, they are written by a pool of threads: each
-# write waits for its own fsync, and a batch of sites has thousands (issue 10).
-PARALLEL_FROM = 16
-WORKERS = 16
+# From this many files and pointers, each write no longer waits for its own fsync:
+# one ``files.flush`` makes them all durable (a batch of sites has thousands).
+FLUSH_FROM = 16
 
 
 class Transaction:
@@ -87,11 +86,12 @@ class Transaction:
                  checks: Callable[[], list[Check]], progress: Callable[[str], None],
                  serves: str) -> None:
         durable = _few(pointer, changes)  # a batch makes its writes durable at once
-        _each(lambda p: self.certstore.point_live(p.lineage, p.after, durable=durable),
-              pointer)
+        for p in pointer:
+            self.certstore.point_live(p.lineage, p.after, durable=durable)
         self._step(journal_id, "pointer")
 
-        _each(lambda c: _write(c.path, c.after, c.mode, durable=durable), changes)
+        for c in changes:
+            _write(c.path, c.after, c.mode, durable=durable)
         if not durable:
             files.flush([self.certstore.live_dir, *{c.path.parent for c in changes}])
         self._step(journal_id, "files")
@@ -147,15 +147,13 @@ def restore(server: WebServer, certstore: CertStore, changes: list[FileChange],
     """Put every file and the pointers back, then test and reload the old config."""
     pointer = _pointers(pointer)
     durable = _few(pointer, changes)
-    _each(lambda c: _write(c.path, c.before, c.mode, durable=durable), list(reversed(changes)))
-
-    def back(p: Pointer) -> None:
+    for c in reversed(changes):
+        _write(c.path, c.before, c.mode, durable=durable)
+    for p in pointer:
         if p.before is None:
             files.remove(certstore.live_dir / p.lineage)
         else:
             certstore.point_live(p.lineage, p.before, durable=durable)
-
-    _each(back, pointer)
     if not durable:
         files.flush([certstore.live_dir, *{c.path.parent for c in changes}])
 
@@ -207,24 +205,13 @@ def _write(path: Path, data: bytes | None, mode: int | None, *, durable: bool = 
 
 def _few(pointer: Sequence[Pointer], changes: Sequence[FileChange]) -> bool:
     """Few enough writes to fsync each; more are made durable by one ``files.flush``."""
-    return len(pointer) + len(changes) < PARALLEL_FROM
+    return len(pointer) + len(changes) < FLUSH_FROM
 
 
 def _pointers(pointer: Pointers) -> list[Pointer]:
     if pointer is None:
         return []
     return [pointer] if isinstance(pointer, Pointer) else list(pointer)
-
-
-def _each(action: Callable[[Any], None], items: Sequence[Any]) -> None:
-    """``action`` on every item: in order when few, by a pool of threads when many."""
-    if len(items) < PARALLEL_FROM:
-        for item in items:
-            action(item)
-        return
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for _ in pool.map(action, items):
-            pass  # map re-raises the first failure here
 
 
 def _journal_state(changes: list[FileChange], pointer: list[Pointer]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +53,9 @@ _CERT_UPDATABLE = {
     "zone_ids", "status", "cert_path", "key_path", "installed_at", "revoked_at",
     "replaced_by", "request_type", "validity_days",
 }
+
+# Ids per ``IN (...)`` query: well under SQLite's limit on bound parameters.
+_IN_CHUNK = 500
 
 
 def utc_now() -> datetime:
@@ -274,17 +277,28 @@ class Store:
 
     def update_certificates(self, updates: dict[int, dict[str, Any]]) -> None:
         """``update_certificate`` for many, in one transaction."""
+        rows = []
+        for cert_id, fields in updates.items():
+            unknown = set(fields) - _CERT_UPDATABLE
+            if unknown:
+                raise TypeError(f"unknown certificate fields: {', '.join(sorted(unknown))}")
+            rows.append({"id": cert_id, **{
+                name: list(value) if name in ("hostnames", "zone_ids") else value
+                for name, value in fields.items()}})
+        if not rows:
+            return
         with self._session() as session:
-            for cert_id, fields in updates.items():
-                unknown = set(fields) - _CERT_UPDATABLE
-                if unknown:
-                    raise TypeError(f"unknown certificate fields: {', '.join(sorted(unknown))}")
-                cert = session.get(Certificate, cert_id)
-                if cert is None:
-                    raise StateError(f"no certificate with local id {cert_id} in the state")
-                for name, value in fields.items():
-                    setattr(cert, name,
-                            list(value) if name in ("hostnames", "zone_ids") else value)
+            # One query to find them all, then updates by primary key grouped into
+            # executemany batches: a batch of sites updates thousands (issue 10).
+            ids, found = list(updates), set()
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start:start + _IN_CHUNK]
+                found |= set(session.scalars(select(Certificate.id).where(
+                    Certificate.id.in_(chunk))))
+            missing = sorted(set(updates) - found)
+            if missing:
+                raise StateError(f"no certificate with local id {missing[0]} in the state")
+            session.execute(update(Certificate), rows)
 
     def record_installations(self, rows: Sequence[tuple[int, str, str, Sequence[str]]]) -> None:
         """``record_installation`` for many: (certificate id, webserver, site, files)."""
