@@ -4,6 +4,7 @@ API's own rate-limit headers may add (fact sheet §4), on a clock the test moves
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -141,3 +142,21 @@ def test_budget_text_is_requests_per_seconds():
     for bad in ("0/300", "x/1", "10/0"):
         with pytest.raises(ValueError):
             parse(bad)
+
+
+def test_threads_taking_from_the_budget_never_send_more_than_it_allows():
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    taken: list[object] = []
+
+    def take() -> None:
+        taken.append(budget.take())
+
+    threads = [threading.Thread(target=take, daemon=True) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=0.3)
+
+    assert len(taken) == 10  # two wait for the window, which this clock never passes
+    assert _sends_now(budget, 1) == 0  # the async path sees the same count

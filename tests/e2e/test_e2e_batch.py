@@ -59,3 +59,43 @@ def test_a_batch_of_50_sites_makes_one_reload_and_all_are_served(tmp_path, bench
     assert sorted(by_name) == sorted(bench.hostnames)
     for name in bench.hostnames:
         assert observe("127.0.0.1", 443, name) == leaf_der(by_name[name]["certificate_file"])
+
+
+def test_a_zone_the_token_may_not_issue_in_is_left_out_and_the_rest_goes_ahead(
+        tmp_path, bench):
+    world = json.loads(bench.world.read_text())
+    barred = world["zones"][0]["name"]
+    others = [z["name"] for z in world["zones"][1:]]
+    world["tokens"][0]["policies"] = [
+        {"permissions": ["zone:read", "zone_settings:edit", "dns_records:edit"],
+         "zones": [f"account:{world['accounts'][0]['id']}"]},
+        {"permissions": ["ssl:edit"], "zones": others},
+    ]
+    limited = tmp_path / "world.json"
+    limited.write_text(json.dumps(world))
+
+    with Sandbox.start(limited, state_dir=tmp_path / "sandbox") as sb:
+        token = tmp_path / "token"
+        write_atomic(token, bench.token, mode=0o600)
+        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
+                     "--api-base", sb.base_url)
+        assert added.returncode == 0, added.stderr
+        sb.request_log.clear()
+
+        run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json")
+        creates = [r for r in sb.request_log if r.method == "POST"
+                   and r.path.endswith("/certificates")]
+        certs = json.loads(_cli(tmp_path, bench, "certs", "--json").stdout)
+
+    result = json.loads(run.stdout)
+    assert run.returncode != 0  # some sites failed, and the exit code says so
+    assert result["config_tests"] == 1 and result["reloads"] == 1
+    failed = {o["site"]: o["error"] for o in result["sites"] if o["status"] == "failed"}
+    barred_sites = [h for h in bench.hostnames if h.endswith("." + barred)]
+    assert sorted(failed) == sorted(barred_sites)
+    assert all(f"may not issue certificates for {barred}" in e for e in failed.values())
+    assert len(creates) == SITES - len(barred_sites) + ZONES  # no issuance tried there
+    by_name = {c["hostnames"][0]: c for c in certs if c["status"] == "installed"}
+    assert sorted(by_name) == sorted(set(bench.hostnames) - set(barred_sites))
+    for name, cert in by_name.items():
+        assert observe("127.0.0.1", 443, name) == leaf_der(cert["certificate_file"])

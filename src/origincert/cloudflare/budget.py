@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ class Budget:
         self._paused_until = 0.0
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Threads (permission probes) and the event loop (issuance) share the count.
+        self._state = threading.Lock()
+        self._taking = threading.Lock()
         self._server = _ServerWindow(window)
         self.waited = 0.0
 
@@ -69,34 +73,48 @@ class Budget:
             self._lock, self._loop = asyncio.Lock(), loop
         async with self._lock:
             while True:
-                now = self._clock()
-                wait = max(self._paused_until - now, self._window_wait(now),
-                           self._server.wait(now))
-                if wait <= 0:
-                    return self._count(now)
-                self.waited += wait
-                if wait >= 1:
-                    log.info("budget spent, waiting", extra={"wait_s": round(wait, 2)})
+                send, wait = self._try()
+                if send is not None:
+                    return send
                 await asyncio.sleep(wait)
+
+    def take(self) -> Send:
+        """``acquire`` for a thread: block until one more request fits, then count it."""
+        with self._taking:
+            while True:
+                send, wait = self._try()
+                if send is not None:
+                    return send
+                time.sleep(wait)
+
+    def _try(self) -> tuple[Send | None, float]:
+        """Count a send if one fits now; else how long to wait before asking again."""
+        with self._state:
+            now = self._clock()
+            wait = max(self._paused_until - now, self._window_wait(now),
+                       self._server.wait(now))
+            if wait <= 0:
+                return self._count(now), 0.0
+        self.waited += wait
+        if wait >= 1:
+            log.info("budget spent, waiting", extra={"wait_s": round(wait, 2)})
+        return None, wait
 
     def answered(self, send: Send, headers: Mapping[str, str] | None = None) -> None:
         """The answer to ``send`` came; learn what the API said about its window."""
-        now = self._clock()
-        send.answered = now
         reading = read_headers(headers or {})
-        if reading is not None:
-            send.reset_at = now + reading.reset_in
-            in_flight = sum(1 for s in self._sent if s.answered is None)
-            self._server.learn(reading, send.reset_at, in_flight)
-
-    def note(self) -> None:
-        """Count a request made and answered outside the budget's own calls."""
-        now = self._clock()
-        self._count(now).answered = now
+        with self._state:
+            now = self._clock()
+            send.answered = now
+            if reading is not None:
+                send.reset_at = now + reading.reset_in
+                in_flight = sum(1 for s in self._sent if s.answered is None)
+                self._server.learn(reading, send.reset_at, in_flight)
 
     def pause(self, seconds: float) -> None:
         """The API said 429: nobody sends before ``seconds`` have passed."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        with self._state:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def _count(self, now: float) -> Send:
         send = Send(now)

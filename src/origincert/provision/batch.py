@@ -39,6 +39,9 @@ from origincert.webserver.base import CertFiles, InstallPlan, Site, WebServer
 
 log = logging.getLogger(__name__)
 
+# Permission probes in flight at once: one per zone, and a batch may span hundreds.
+PROBES = 8
+
 # A batch plan: the combined edits, and the sites that could not be planned.
 Planned = tuple[InstallPlan, dict[str, WebServerError]]
 
@@ -113,8 +116,7 @@ class BatchIssuer:
         outcome_of = {o.site: o for o in result.outcomes}
         with server_lock(self.store.paths.lock_dir, self.server.kind, on_wait=self.progress):
             recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
-            clients = _Accounts(self.store, getattr(options, "account", None),
-                                on_call=self.budget.note)
+            clients = _Accounts(self.store, getattr(options, "account", None), self.budget)
             try:
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
@@ -143,6 +145,7 @@ class BatchIssuer:
                  outcome_of: dict[str, SiteOutcome], options: object) -> list[Wanted]:
         conflicts = mixing.renewal_conflicts(
             [n for s in sites for n in s.hostnames], *self.mixing_paths)  # type: ignore
+        clients.probe(sites)
         wanted = []
         for site in sites:
             outcome = outcome_of[site.name]
@@ -267,27 +270,69 @@ class BatchIssuer:
 class _Accounts:
     """Each connected account's client and zones, read once for the whole batch."""
 
-    def __init__(self, store: Store, only: str | None,
-                 on_call: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, store: Store, only: str | None, budget: Budget) -> None:
         accounts = [store.get_account(only)] if only else store.list_accounts()
         if not accounts:
             raise UsageError("no Cloudflare account is connected",
                              hint="connect one with: origincert account add NAME --token-file F")
         self.entries: list[tuple[Account, CloudflareClient, dict[str, Zone]]] = []
+        self.budget = budget  # every call counts against the credential's budget
         self.calls = 0
-        self.on_call = on_call  # every call counts against the credential's budget
         for account in accounts:
             client = client_for(store, account)
-            try:
-                zones = {zone.name: zone for zone in client.zones()}
-            except OriginCertError:
-                zones = {}
-            self.calls += 1
-            on_call()
-            self.entries.append((account, client, zones))
+            self.entries.append((account, client, self._zones(client)))
         self._allowed: dict[tuple[int, str], str | None] = {}
 
+    def probe(self, sites: list[Site]) -> None:
+        """Ask each zone the sites need for the permission to issue, several at once.
+
+        One request per zone, before any key is made; ``reach`` then reads the answers.
+        """
+        needed: dict[tuple[int, str], tuple[Account, CloudflareClient, Zone]] = {}
+        for site in sites:
+            found = self._find(list(site.hostnames))
+            if found is None:
+                continue  # ``reach`` says why, for that site
+            account, client, zones = found
+            for zone in zones.values():
+                needed.setdefault((account.id, zone.id), (account, client, zone))
+        asking = [key for key in needed if key not in self._allowed]
+        with ThreadPoolExecutor(PROBES) as pool:
+            verdicts = list(pool.map(lambda key: self._ask(*needed[key]), asking))
+        self._allowed.update(zip(asking, verdicts, strict=True))
+        self.calls += len(asking)
+
     def reach(self, names: list[str]) -> Reach:
+        found = self._find(names)
+        if found is None:
+            raise OriginCertError(f"no connected account reaches the zone of {', '.join(names)}",
+                                  hint="connect an account whose credential covers that zone")
+        account, client, zones = found
+        for zone in sorted(set(zones.values()), key=lambda z: z.name):
+            key = (account.id, zone.id)
+            if key not in self._allowed:
+                self._allowed[key] = self._ask(account, client, zone)
+                self.calls += 1
+            if self._allowed[key]:
+                raise OriginCertError(self._allowed[key] or "")
+        return Reach(account, client, zones)
+
+    def close(self) -> None:
+        for _, client, _ in self.entries:
+            client.close()
+
+    def _zones(self, client: CloudflareClient) -> dict[str, Zone]:
+        send = self.budget.take()
+        self.calls += 1
+        try:
+            return {zone.name: zone for zone in client.zones()}
+        except OriginCertError:
+            return {}
+        finally:
+            self.budget.answered(send)
+
+    def _find(self, names: list[str]) -> tuple[Account, CloudflareClient, dict[str, Zone]] | None:
+        """The first account with an active zone for every name, and those zones."""
         for account, client, zones in self.entries:
             found = {}
             for name in names:
@@ -296,29 +341,22 @@ class _Accounts:
                 if zone is not None and zone.status == "active":
                     found[name] = zone
             if len(found) == len(names):
-                self._permitted(account, client, set(found.values()))
-                return Reach(account, client, found)
-        raise OriginCertError(f"no connected account reaches the zone of {', '.join(names)}",
-                              hint="connect an account whose credential covers that zone")
+                return account, client, found
+        return None
 
-    def _permitted(self, account: Account, client: CloudflareClient, zones: set[Zone]) -> None:
-        for zone in sorted(zones, key=lambda z: z.name):
-            key = (account.id, zone.id)
-            if key not in self._allowed:
-                try:
-                    answer = certificate_answer(client, zone.name)
-                finally:
-                    self.calls += 1
-                    self.on_call()  # counted once answered: see Budget.note
-                self._allowed[key] = None if answer.allowed else (
-                    f"account {account.name} may not issue certificates for {zone.name}: "
-                    "add Zone → SSL and Certificates → Edit")
-            if self._allowed[key]:
-                raise OriginCertError(self._allowed[key] or "")
-
-    def close(self) -> None:
-        for _, client, _ in self.entries:
-            client.close()
+    def _ask(self, account: Account, client: CloudflareClient, zone: Zone) -> str | None:
+        """None when the account may issue in ``zone``; else the line that says why not."""
+        send = self.budget.take()
+        try:
+            answer = certificate_answer(client, zone.name)
+        except OriginCertError as err:
+            return err.one_line()  # no answer (or 429): every site of the zone says so
+        finally:
+            self.budget.answered(send)
+        if answer.allowed:
+            return None
+        return (f"account {account.name} may not issue certificates for {zone.name}: "
+                "add Zone → SSL and Certificates → Edit")
 
 
 def _fail(outcome: SiteOutcome, error: str) -> None:
