@@ -217,8 +217,8 @@ def _pointers(pointer: Pointers) -> list[Pointer]:
 def _journal_state(changes: list[FileChange], pointer: list[Pointer]) -> dict[str, Any]:
     return {
         "changes": [
-            {"path": str(c.path), "mode": c.mode, "before": _b64(c.before),
-             "after": _b64(c.after)}
+            # Only what undoing needs: a batch's journal holds thousands of files.
+            {"path": str(c.path), "mode": c.mode, "before": _b64(c.before)}
             for c in changes
         ],
         "pointers": [{"lineage": p.lineage, "before": p.before, "after": p.after}
@@ -228,7 +228,7 @@ def _journal_state(changes: list[FileChange], pointer: list[Pointer]) -> dict[st
 
 def _from_journal(state: dict[str, Any]) -> tuple[list[FileChange], list[Pointer]]:
     changes = [
-        FileChange(Path(c["path"]), _unb64(c["before"]), _unb64(c["after"]), c.get("mode"))
+        FileChange(Path(c["path"]), _unb64(c["before"]), _unb64(c.get("after")), c.get("mode"))
         for c in state.get("changes", [])
     ]
     raw = state.get("pointers")

@@ -17,6 +17,7 @@ from origincert.webserver.base import Endpoint
 
 # From this many checks, a sample is awaited before the whole set is tried.
 SAMPLE_FROM = 16
+SHAKERS = 8
 
 
 @dataclass(frozen=True)
@@ -105,5 +106,6 @@ def _shake_all(checks: list[Check]) -> list[CheckResult]:
 
     if len(checks) < 16:
         return [shake(check) for check in checks]
-    with ThreadPoolExecutor(32) as pool:
+    # A few threads keep the server busy while one waits; more only add memory.
+    with ThreadPoolExecutor(SHAKERS) as pool:
         return list(pool.map(shake, checks))

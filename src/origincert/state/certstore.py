@@ -25,6 +25,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from origincert.errors import StateError, UsageError
 from origincert.files import ensure_dir, replace_symlink, write_atomic
@@ -32,6 +33,9 @@ from origincert.pki import MaterialError
 from origincert.pki.certificate import load_certificate, matches_key
 from origincert.pki.keys import PrivateKey, key_to_pem, load_key
 from origincert.state.paths import StatePaths
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +88,12 @@ class CertStore:
         return version, key_path
 
     def save_certificate(self, lineage: str, version: int, pem: bytes | str, *,
-                         key: PrivateKey | None = None, durable: bool = True) -> Path:
+                         key: PrivateKey | None = None, leaf: x509.Certificate | None = None,
+                         durable: bool = True) -> Path:
         """Write the certificate beside its key; a certificate for another key is refused.
 
-        ``key`` is that version's key when the caller holds it (saves reading it back).
+        ``key`` is that version's key and ``leaf`` the certificate already parsed, when
+        the caller holds them (saves reading the one back and parsing the other again).
         """
         folder = self.version_dir(lineage, version)
         key_path = folder / KEY_FILE
@@ -95,7 +101,7 @@ class CertStore:
             raise StateError(f"no key saved for {lineage} version {version}")
 
         payload = pem.encode() if isinstance(pem, str) else pem
-        cert = load_certificate(payload)
+        cert = leaf if leaf is not None else load_certificate(payload)
         if not matches_key(cert, key or self.load_key(lineage, version)):
             raise MaterialError(
                 f"this certificate does not belong to the key of {lineage} version {version}",

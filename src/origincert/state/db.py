@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -302,11 +302,12 @@ class Store:
 
     def record_installations(self, rows: Sequence[tuple[int, str, str, Sequence[str]]]) -> None:
         """``record_installation`` for many: (certificate id, webserver, site, files)."""
+        now = self._clock()
         with self._session() as session:
-            session.add_all([
-                Installation(certificate_id=cert_id, webserver=webserver, site_name=site,
-                             config_files=[str(p) for p in config_files],
-                             installed_at=self._clock())
+            # One executemany, no object per row: a batch records thousands (issue 10).
+            session.execute(insert(Installation), [
+                {"certificate_id": cert_id, "webserver": webserver, "site_name": site,
+                 "config_files": [str(p) for p in config_files], "installed_at": now}
                 for cert_id, webserver, site, config_files in rows
             ])
 
@@ -317,9 +318,11 @@ class Store:
                 raise ValueError(f"audit result must be one of {AUDIT_RESULTS}")
             if any(isinstance(v, Secret) for v in entry.values()):
                 raise TypeError("a Secret must never be written to the audit log")
+        now, actor = self._clock(), default_actor()
         with self._session() as session:
-            session.add_all([AuditEntry(**{"result": "ok", "actor": default_actor(), **entry},
-                                        at=self._clock()) for entry in entries])
+            session.execute(insert(AuditEntry), [
+                {"result": "ok", "actor": actor, "zone": None, "target": None, "ray_id": None,
+                 "detail": None, **entry, "at": now} for entry in entries])
 
     def installations(
         self, certificate_id: int | None = None, *, active_only: bool = False
