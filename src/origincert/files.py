@@ -17,6 +17,7 @@ import ctypes
 import os
 import secrets
 from collections.abc import Iterable
+from errno import ENOSYS
 from pathlib import Path
 
 from origincert.errors import StateError
@@ -104,17 +105,26 @@ def flush(paths: Iterable[Path]) -> None:
         done.add(device)
         fd = os.open(path, os.O_RDONLY)
         try:
-            if _syncfs(fd) != 0:
-                os.sync()  # no syncfs here: flush every filesystem instead
+            _syncfs(fd, path)
         finally:
             os.close(fd)
 
 
-def _syncfs(fd: int) -> int:
+def _syncfs(fd: int, path: Path) -> None:
     try:
-        return int(ctypes.CDLL(None, use_errno=True).syncfs(fd))
+        libc = ctypes.CDLL(None, use_errno=True)
+        done = int(libc.syncfs(fd))
     except (AttributeError, OSError):
-        return -1
+        os.sync()  # no syncfs here: flush every filesystem instead
+        return
+    if done == 0:
+        return
+    errno = ctypes.get_errno()
+    if errno == ENOSYS:
+        os.sync()
+        return
+    raise StateError(f"could not make the writes under {path} durable: {os.strerror(errno)}",
+                     hint="check the disk (dmesg, df), then run the command again")
 
 
 def fsync_dir(path: Path) -> None:

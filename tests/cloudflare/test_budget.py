@@ -12,6 +12,10 @@ from origincert.cloudflare.budget import Budget, parse
 from origincert.cloudflare.ratelimit_headers import read_headers
 
 
+# The policy the API names beside its count (fact sheet §4): a window as long as ours.
+POLICY = {"Ratelimit-Policy": '"default";q=10;w=60'}
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -59,7 +63,7 @@ def test_a_reset_the_api_announces_frees_the_answers_before_it():
     # the API's window opened 30 s ago: it resets in 30 s, whatever our own count says
     left = iter(range(9, -1, -1))
     _fill(budget, clock, 10,
-          lambda now: {"Ratelimit": f'"default";r={next(left)};t={1030 - now:.0f}'})
+          lambda now: {"Ratelimit": f'"default";r={next(left)};t={1030 - now:.0f}', **POLICY})
 
     clock.now = 1030.5
     assert _sends_now(budget, 1) == 0  # the reset is not surely past yet
@@ -99,16 +103,64 @@ def test_a_late_answer_from_a_window_already_reset_changes_nothing():
     _fill(budget, clock, 9)  # the new window's nine (the straggler may be the tenth)
 
     clock.now = 1016.0  # the straggler of the old window answers now: "resets in 1 s"
-    budget.answered(late, {"Ratelimit": '"default";r=0;t=1'})
+    budget.answered(late, {"Ratelimit": '"default";r=0;t=1', **POLICY})
 
     clock.now = 1019.0
     assert _sends_now(budget, 1) == 0  # the new window's sends still count
 
 
+def test_a_reset_clears_our_count_only_when_its_policy_window_covers_ours():
+    for policy in ({}, {"Ratelimit-Policy": '"burst";q=10;w=1, "default";q=10;w=60'}):
+        clock = Clock()
+        budget = Budget(10, 60.0, clock=clock)
+        # a burst policy (or one not named) resets in a second: our 60 s still hold
+        counts = iter(range(9, -1, -1))
+        _fill(budget, clock, 10, lambda now, p=policy, c=counts: {
+            "Ratelimit": f'"burst";r={next(c)};t=1', **p})
+
+        clock.now += 5.0
+        assert _sends_now(budget, 1) == 0
+        clock.now += 60.0 + budget.guard
+        assert _sends_now(budget, 20) == 10
+
+
+def test_late_answers_out_of_order_never_raise_what_the_api_said_remains():
+    clock = Clock()
+    budget = Budget(100, 60.0, clock=clock)
+
+    async def run() -> None:
+        sends = [await budget.acquire() for _ in range(32)]
+        # the API had 40 left before these 32; the answers come back last first
+        for number, send in reversed(list(enumerate(sends))):
+            budget.answered(send, {"Ratelimit": f'"default";r={39 - number};t=40', **POLICY})
+    asyncio.run(run())
+
+    assert _sends_now(budget, 20) == 8
+
+
+def test_a_reset_beyond_reason_is_held_to_one_window():
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    _fill(budget, clock, 10, lambda now: {"Ratelimit": '"default";r=0;t=inf', **POLICY})
+    assert read_headers({"Ratelimit": '"default";r=0;t=inf'}) is None  # not a number
+
+    clock.now = 1000.0 + 60.0 + budget.guard
+    assert _sends_now(budget, 20) == 10  # the sliding window alone decided
+
+    clock = Clock()
+    budget = Budget(10, 60.0, clock=clock)
+    left = iter(range(9, -1, -1))
+    _fill(budget, clock, 10,
+          lambda now: {"Ratelimit": f'"default";r={next(left)};t=99999999', **POLICY})
+    clock.now = 1000.0 + 60.0 + budget.guard + 1.0
+    assert _sends_now(budget, 20) == 10  # not a wait of three years
+
+
 def _spend_with_one_late(budget: Budget, clock: Clock):  # type: ignore[no-untyped-def]
     """Nine answered sends of a window resetting at 1010, and one still in flight."""
     left = iter(range(9, 0, -1))
-    _fill(budget, clock, 9, lambda now: {"Ratelimit": f'"default";r={next(left)};t=10'})
+    _fill(budget, clock, 9,
+          lambda now: {"Ratelimit": f'"default";r={next(left)};t=10', **POLICY})
 
     async def one():  # type: ignore[no-untyped-def]
         return await asyncio.wait_for(budget.acquire(), timeout=1.0)

@@ -95,7 +95,7 @@ class Budget:
                        self._server.wait(now))
             if wait <= 0:
                 return self._count(now), 0.0
-        self.waited += wait
+            self.waited += wait
         if wait >= 1:
             log.info("budget spent, waiting", extra={"wait_s": round(wait, 2)})
         return None, wait
@@ -107,9 +107,15 @@ class Budget:
             now = self._clock()
             send.answered = now
             if reading is not None:
-                send.reset_at = now + reading.reset_in
-                in_flight = sum(1 for s in self._sent if s.answered is None)
-                self._server.learn(reading, send.reset_at, in_flight)
+                # Never further off than one window: a reset beyond it is a misreading.
+                send.reset_at = now + min(reading.reset_in, self.window + self.guard)
+                self._server.learn(reading, send.reset_at, self._uncertain(send))
+
+    def _uncertain(self, send: Send) -> int:
+        """Our other sends the API may not have counted when it answered ``send``: all
+        but those answered before ``send`` left (those it surely counted first)."""
+        return sum(1 for s in self._sent if s is not send
+                   and (s.answered is None or s.answered >= send.sent))
 
     def pause(self, seconds: float) -> None:
         """The API said 429: nobody sends before ``seconds`` have passed."""
@@ -133,8 +139,9 @@ class Budget:
         while self._sent and self._sent[0].sent + self.window + self.guard <= now:
             self._sent.popleft()
         if self._server.reset_past(now):
-            self._sent = collections.deque(
-                s for s in self._sent if not self._server.counted_before_reset(s))
+            if self._server.covers_ours:
+                self._sent = collections.deque(
+                    s for s in self._sent if not self._server.counted_before_reset(s))
             self._server.next_window()
 
 
@@ -145,6 +152,12 @@ class _ServerWindow:
     answer of a window gives a reset time within a second of the true one
     (later still when the answer was slow): the earliest, plus a second, is
     when the reset has surely happened.
+
+    Its count is read as a floor: what an answer says remained, less every send
+    it may not have counted (a late answer says more remained than is true by
+    now). Its reset
+    clears our own sends only when its policy's window is known and at least
+    ours: a shorter policy's reset (a burst limit) says nothing about the budget.
     """
 
     def __init__(self, window: float) -> None:
@@ -154,18 +167,27 @@ class _ServerWindow:
         self.left: int | None = None
         self.sent = 0  # sends since ``left`` was read
         self.past: float | None = None  # the reset last acted on
+        self.covers_ours = False
 
-    def learn(self, reading: Reading, reset_at: float, in_flight: int) -> None:
+    def learn(self, reading: Reading, reset_at: float, uncertain: int) -> None:
         if self._earlier_window(reset_at):
             return  # a late answer from a window already over
-        if self.latest is None or reset_at > self.latest + self.window / 2:
-            self.earliest = self.latest = reset_at  # a new window
+        covers = reading.window is not None and reading.window >= self.window - ROUNDING
+        fresh = self.latest is None or reset_at > self.latest + self.window / 2
+        if fresh:
+            self.earliest = self.latest = reset_at
+            self.left, self.covers_ours = None, covers
         else:
             self.earliest = min(self.earliest, reset_at)  # type: ignore[type-var]
             self.latest = max(self.latest, reset_at)
+            self.covers_ours = self.covers_ours and covers
         if reading.remaining is not None:
-            # Requests still in flight may not be counted in ``remaining`` yet.
-            self.left, self.sent = reading.remaining - in_flight, 0
+            # Each answer, less the sends it may not have counted, is a safe floor for
+            # what remains; answers come back out of order, so the highest floor wins.
+            left = reading.remaining - uncertain
+            if self.left is not None:
+                left = max(left, self.left - self.sent)
+            self.left, self.sent = left, 0
 
     def wait(self, now: float) -> float:
         """How long the API's own count says to wait (0 when it says nothing)."""
@@ -187,7 +209,7 @@ class _ServerWindow:
     def next_window(self) -> None:
         self.past = self.latest
         self.earliest = self.latest = self.left = None
-        self.sent = 0
+        self.sent, self.covers_ours = 0, False
 
     def _earlier_window(self, reset_at: float) -> bool:
         if self.earliest is not None:

@@ -25,6 +25,8 @@ from origincert.errors import CloudflareAPIError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
+ZONES_PER_PAGE = 50  # zones listed per request
+
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 
 AuditHook = Callable[[str, str | None, str | None, str, str | None], None]
@@ -135,7 +137,7 @@ class CloudflareClient:
         """Every zone the credential can see, read once per client."""
         if self._zones is None:
             with self._calling("list zones"):
-                pages = self._sdk.zones.list(per_page=50)
+                pages = self._sdk.zones.list(per_page=ZONES_PER_PAGE)
                 self._zones = [_zone_from(item) for item in pages]
         return self._zones
 

@@ -10,6 +10,7 @@ unconfirmed, so both are read, and an answer with neither says nothing.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,24 +20,39 @@ from dataclasses import dataclass
 class Reading:
     reset_in: float  # seconds until the window resets, from when the answer came
     remaining: int | None = None
+    window: float | None = None  # the policy's window (``Ratelimit-Policy`` w=), if said
 
 
 def read_headers(headers: Mapping[str, str]) -> Reading | None:
     found = {k.lower(): v for k, v in headers.items()}
-    return _structured(found.get("ratelimit", "")) or _legacy(found)
+    policies = _policies(found.get("ratelimit-policy", ""))
+    return _structured(found.get("ratelimit", ""), policies) or _legacy(found)
 
 
-def _structured(text: str) -> Reading | None:
+def _structured(text: str, policies: dict[str, float]) -> Reading | None:
     """``"default";r=50;t=30`` (one item per policy: the tightest one counts)."""
     readings = []
     for item in text.split(","):
-        params = dict(_param(p) for p in item.split(";")[1:])
+        name, *rest = item.split(";")
+        params = dict(_param(p) for p in rest)
         reset, left = _number(params.get("t")), _number(params.get("r"))
         if reset is not None:
-            readings.append(Reading(reset, None if left is None else int(left)))
+            readings.append(Reading(reset, None if left is None else int(left),
+                                    policies.get(name.strip().strip('"'))))
     if not readings:
         return None
     return min(readings, key=lambda r: (r.remaining is None, r.remaining))
+
+
+def _policies(text: str) -> dict[str, float]:
+    """``"default";q=1200;w=300`` → {"default": 300.0}: each policy's window."""
+    found = {}
+    for item in text.split(","):
+        name, *rest = item.split(";")
+        window = _number(dict(_param(p) for p in rest).get("w"))
+        if window is not None:
+            found[name.strip().strip('"')] = window
+    return found
 
 
 def _legacy(headers: dict[str, str]) -> Reading | None:
@@ -70,4 +86,4 @@ def _number(text: str | None) -> float | None:
         value = float(text) if text is not None else None
     except ValueError:
         return None
-    return value if value is not None and value >= 0 else None
+    return value if value is not None and math.isfinite(value) and value >= 0 else None

@@ -13,6 +13,7 @@ installed again.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,8 +24,10 @@ from origincert import hostnames as names_mod
 from origincert.accounts.connect import client_for
 from origincert.accounts.report import certificate_answer
 from origincert.cloudflare.budget import Budget
-from origincert.cloudflare.client import CloudflareClient, Zone
-from origincert.errors import OriginCertError, UsageError, VerificationError, WebServerError
+from origincert.cloudflare.client import ZONES_PER_PAGE, CloudflareClient, Zone
+from origincert.errors import (
+    OriginCertError, RateLimitedError, UsageError, VerificationError, WebServerError,
+)
 from origincert.pki import certificate as certs
 from origincert.provision import mixing
 from origincert.provision.bulk_obtain import Wanted, obtain_all
@@ -286,7 +289,8 @@ class _Accounts:
     def probe(self, sites: list[Site]) -> None:
         """Ask each zone the sites need for the permission to issue, several at once.
 
-        One request per zone, before any key is made; ``reach`` then reads the answers.
+        One request per zone, before any key is made; ``reach`` then reads the answers
+        (and asks again, in turn, where no answer came).
         """
         needed: dict[tuple[int, str], tuple[Account, CloudflareClient, Zone]] = {}
         for site in sites:
@@ -298,9 +302,11 @@ class _Accounts:
                 needed.setdefault((account.id, zone.id), (account, client, zone))
         asking = [key for key in needed if key not in self._allowed]
         with ThreadPoolExecutor(PROBES) as pool:
-            verdicts = list(pool.map(lambda key: self._ask(*needed[key]), asking))
-        self._allowed.update(zip(asking, verdicts, strict=True))
+            answers = list(pool.map(lambda key: self._ask(*needed[key]), asking))
         self.calls += len(asking)
+        for key, answer in zip(asking, answers, strict=True):
+            if not isinstance(answer, OriginCertError):
+                self._allowed[key] = answer
 
     def reach(self, names: list[str]) -> Reach:
         found = self._find(names)
@@ -311,8 +317,11 @@ class _Accounts:
         for zone in sorted(set(zones.values()), key=lambda z: z.name):
             key = (account.id, zone.id)
             if key not in self._allowed:
-                self._allowed[key] = self._ask(account, client, zone)
+                answer = self._ask(account, client, zone)
                 self.calls += 1
+                if isinstance(answer, OriginCertError):
+                    raise answer  # no answer: this site fails, the next one asks again
+                self._allowed[key] = answer
             if self._allowed[key]:
                 raise OriginCertError(self._allowed[key] or "")
         return Reach(account, client, zones)
@@ -323,13 +332,18 @@ class _Accounts:
 
     def _zones(self, client: CloudflareClient) -> dict[str, Zone]:
         send = self.budget.take()
-        self.calls += 1
         try:
-            return {zone.name: zone for zone in client.zones()}
+            zones = client.zones()
         except OriginCertError:
-            return {}
+            zones = []
         finally:
             self.budget.answered(send)
+        # The listing came a page at a time: every page beyond the first counts too.
+        pages = max(1, math.ceil(len(zones) / ZONES_PER_PAGE))
+        for _ in range(pages - 1):
+            self.budget.answered(self.budget.take())
+        self.calls += pages
+        return {zone.name: zone for zone in zones}
 
     def _find(self, names: list[str]) -> tuple[Account, CloudflareClient, dict[str, Zone]] | None:
         """The first account with an active zone for every name, and those zones."""
@@ -344,19 +358,31 @@ class _Accounts:
                 return account, client, found
         return None
 
-    def _ask(self, account: Account, client: CloudflareClient, zone: Zone) -> str | None:
-        """None when the account may issue in ``zone``; else the line that says why not."""
+    def _ask(self, account: Account, client: CloudflareClient,
+             zone: Zone) -> str | None | OriginCertError:
+        """None when the account may issue in ``zone``, the line that says why not, or
+        the error that kept the API from answering (not an answer: never kept)."""
         send = self.budget.take()
         try:
             answer = certificate_answer(client, zone.name)
+        except RateLimitedError as err:
+            self.budget.pause(_retry_after(err))  # everyone waits, probes and issuance
+            return err
         except OriginCertError as err:
-            return err.one_line()  # no answer (or 429): every site of the zone says so
+            return err
         finally:
             self.budget.answered(send)
         if answer.allowed:
             return None
         return (f"account {account.name} may not issue certificates for {zone.name}: "
                 "add Zone → SSL and Certificates → Edit")
+
+
+def _retry_after(err: RateLimitedError) -> float:
+    """How long the API asked us to wait; a full minute when it did not say."""
+    response = getattr(err.__cause__, "response", None)
+    text = response.headers.get("retry-after", "") if response is not None else ""
+    return float(text) if text.replace(".", "", 1).isdigit() else 60.0
 
 
 def _fail(outcome: SiteOutcome, error: str) -> None:

@@ -110,13 +110,23 @@ def _ask(store: Store, certstore: CertStore, account_id: int, items: list[Wanted
     def done(outcome: Outcome) -> None:
         item = by_request[id(outcome.request)]
         audit.append(_audit_entry(outcome, account.name))
-        updates[item.cert_id] = _settle(certstore, item, outcome, roots)  # type: ignore[index]
+        try:
+            updates[item.cert_id] = _settle(certstore, item, outcome, roots)  # type: ignore
+        except Exception as err:  # a full disk, say: this one fails, the others go on
+            item.error = f"could not save the certificate: {err}"
+            updates[item.cert_id] = {  # type: ignore[index]
+                "status": "unused",
+                "cf_id": outcome.certificate.id if outcome.certificate else None}
         on_done(item)
 
-    bulk.create_many(requests, on_done=done)
-    files.flush([certstore.certs_dir])  # every certificate on disk before it is recorded
-    store.update_certificates(updates)
-    store.audit_many(audit)
+    try:
+        bulk.create_many(requests, on_done=done)
+    finally:
+        # Even when the run is cut short: what Cloudflare issued is recorded, so that
+        # it can be found and revoked.
+        files.flush([certstore.certs_dir])  # every certificate on disk before its record
+        store.update_certificates(updates)
+        store.audit_many(audit)
     return bulk.calls
 
 
