@@ -99,3 +99,35 @@ def test_a_zone_the_token_may_not_issue_in_is_left_out_and_the_rest_goes_ahead(
     assert sorted(by_name) == sorted(set(bench.hostnames) - set(barred_sites))
     for name, cert in by_name.items():
         assert observe("127.0.0.1", 443, name) == leaf_der(cert["certificate_file"])
+
+
+def test_probes_refused_with_429_fail_their_zones_without_asking_again(tmp_path, bench):
+    with Sandbox.start(bench.world, state_dir=tmp_path / "sandbox") as sb:
+        token = tmp_path / "token"
+        write_atomic(token, bench.token, mode=0o600)
+        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
+                     "--api-base", sb.base_url)
+        assert added.returncode == 0, added.stderr
+        # Another tool spent the credential's budget: three calls left per two seconds
+        # (two list the zones), which this run does not know: its budget is 1200/300.
+        sb.settings.rate_limit = (3, 2.0)
+        sb.reset_rate_limit()
+        sb.request_log.clear()
+
+        run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json")
+        creates = [r.status for r in sb.request_log if r.method == "POST"
+                   and r.path.endswith("/certificates")]
+
+    result = json.loads(run.stdout)
+    assert run.returncode != 0
+    # The probes come first, one per zone: one answered (a CSR no CA signs: 400), the
+    # rest refused; the zones refused are not asked again once the window has passed.
+    assert sorted(creates[:ZONES]) == [400] + [429] * (ZONES - 1)
+    assert 400 not in creates[ZONES:]
+    failed = [o for o in result["sites"] if o["status"] == "failed"]
+    installed = [o for o in result["sites"] if o["status"] == "installed"]
+    assert len(installed) == SITES // ZONES  # the zone that got an answer went ahead
+    assert all("requests per" in o["error"] for o in failed), failed[0]["error"]
+    zones_failed = {o["site"].split(".", 1)[1] for o in failed}
+    assert not zones_failed & {o["site"].split(".", 1)[1] for o in installed}
+    assert result["config_tests"] == 1 and result["reloads"] == 1

@@ -289,8 +289,9 @@ class _Accounts:
     def probe(self, sites: list[Site]) -> None:
         """Ask each zone the sites need for the permission to issue, several at once.
 
-        One request per zone, before any key is made; ``reach`` then reads the answers
-        (and asks again, in turn, where no answer came).
+        One request per zone, before any key is made; ``reach`` then reads the answers,
+        and asks once more where the API did not answer (a 429 is kept: asking again
+        would only prolong the block).
         """
         needed: dict[tuple[int, str], tuple[Account, CloudflareClient, Zone]] = {}
         for site in sites:
@@ -305,7 +306,9 @@ class _Accounts:
             answers = list(pool.map(lambda key: self._ask(*needed[key]), asking))
         self.calls += len(asking)
         for key, answer in zip(asking, answers, strict=True):
-            if not isinstance(answer, OriginCertError):
+            if isinstance(answer, RateLimitedError):
+                self._allowed[key] = answer.one_line()  # asking again only prolongs a block
+            elif not isinstance(answer, OriginCertError):
                 self._allowed[key] = answer
 
     def reach(self, names: list[str]) -> Reach:
@@ -319,9 +322,9 @@ class _Accounts:
             if key not in self._allowed:
                 answer = self._ask(account, client, zone)
                 self.calls += 1
-                if isinstance(answer, OriginCertError):
-                    raise answer  # no answer: this site fails, the next one asks again
-                self._allowed[key] = answer
+                # A second time without an answer: the zone's other sites fail at once.
+                self._allowed[key] = (answer.one_line() if isinstance(answer, OriginCertError)
+                                      else answer)
             if self._allowed[key]:
                 raise OriginCertError(self._allowed[key] or "")
         return Reach(account, client, zones)
@@ -338,8 +341,8 @@ class _Accounts:
             zones = []
         finally:
             self.budget.answered(send)
-        # The listing came a page at a time: every page beyond the first counts too.
-        pages = max(1, math.ceil(len(zones) / ZONES_PER_PAGE))
+        # The SDK lists a page at a time until one comes back empty: each page counts.
+        pages = math.ceil(len(zones) / ZONES_PER_PAGE) + 1
         for _ in range(pages - 1):
             self.budget.answered(self.budget.take())
         self.calls += pages
@@ -361,7 +364,7 @@ class _Accounts:
     def _ask(self, account: Account, client: CloudflareClient,
              zone: Zone) -> str | None | OriginCertError:
         """None when the account may issue in ``zone``, the line that says why not, or
-        the error that kept the API from answering (not an answer: never kept)."""
+        the error that kept the API from answering."""
         send = self.budget.take()
         try:
             answer = certificate_answer(client, zone.name)
