@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from origincert.cloudflare.budget import Budget, parse
+from origincert.cloudflare.budget import Budget, StoppedError, parse
 from origincert.cloudflare.ratelimit_headers import read_headers
 
 
@@ -201,8 +201,13 @@ def test_threads_taking_from_the_budget_never_send_more_than_it_allows():
     budget = Budget(10, 60.0, clock=clock)
     taken: list[object] = []
 
+    stopped: list[StoppedError] = []
+
     def take() -> None:
-        taken.append(budget.take())
+        try:
+            taken.append(budget.take())
+        except StoppedError as err:
+            stopped.append(err)
 
     threads = [threading.Thread(target=take, daemon=True) for _ in range(12)]
     for thread in threads:
@@ -212,3 +217,9 @@ def test_threads_taking_from_the_budget_never_send_more_than_it_allows():
 
     assert len(taken) == 10  # two wait for the window, which this clock never passes
     assert _sends_now(budget, 1) == 0  # the async path sees the same count
+
+    budget.stop()  # the run ends: the two waiting give up at once
+    for thread in threads:
+        thread.join(timeout=1.0)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(stopped) == 2

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from origincert.cloudflare.ratelimit_headers import Reading, read_headers
+from origincert.errors import OriginCertError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ DEFAULT_WINDOW = 300.0
 
 # The API's reset time is given in whole seconds, rounded one way or the other.
 ROUNDING = 1.0
+
+
+class StoppedError(OriginCertError):
+    """The run ended while a thread waited for the budget."""
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Budget:
         # Threads (permission probes) and the event loop (issuance) share the count.
         self._state = threading.Lock()
         self._taking = threading.Lock()
+        self._stopped = threading.Event()
         self._server = _ServerWindow(window)
         self.waited = 0.0
 
@@ -79,13 +85,22 @@ class Budget:
                 await asyncio.sleep(wait)
 
     def take(self) -> Send:
-        """``acquire`` for a thread: block until one more request fits, then count it."""
+        """``acquire`` for a thread: block until one more request fits, then count it.
+
+        Raises ``StoppedError`` once ``stop`` is called, however long the wait had left.
+        """
         with self._taking:
             while True:
                 send, wait = self._try()
                 if send is not None:
                     return send
-                time.sleep(wait)
+                if self._stopped.wait(wait):
+                    raise StoppedError("the run was stopped while waiting for the budget")
+
+    def stop(self) -> None:
+        """Wake every thread waiting in ``take`` with ``StoppedError`` (the run is ending:
+        a 429's pause may have minutes left)."""
+        self._stopped.set()
 
     def _try(self) -> tuple[Send | None, float]:
         """Count a send if one fits now; else how long to wait before asking again."""

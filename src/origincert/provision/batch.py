@@ -303,7 +303,11 @@ class _Accounts:
                 needed.setdefault((account.id, zone.id), (account, client, zone))
         asking = [key for key in needed if key not in self._allowed]
         with ThreadPoolExecutor(PROBES) as pool:
-            answers = list(pool.map(lambda key: self._ask(*needed[key]), asking))
+            try:
+                answers = list(pool.map(lambda key: self._ask(*needed[key]), asking))
+            except BaseException:
+                self.budget.stop()  # Ctrl-C: probes waiting out a 429 give up now
+                raise
         self.calls += len(asking)
         for key, answer in zip(asking, answers, strict=True):
             if isinstance(answer, RateLimitedError):
