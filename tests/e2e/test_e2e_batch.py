@@ -35,13 +35,18 @@ def _cli(tmp_path, made, *args):  # type: ignore[no-untyped-def]
     return subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=300)
 
 
+def _connect(tmp_path, made, sb) -> None:  # type: ignore[no-untyped-def]
+    """The bench token, connected as account "bench" against the sandbox."""
+    token = tmp_path / "token"
+    write_atomic(token, made.token, mode=0o600)
+    added = _cli(tmp_path, made, "account", "add", "bench", "--token-file", str(token),
+                 "--api-base", sb.base_url)
+    assert added.returncode == 0, added.stderr
+
+
 def test_a_batch_of_50_sites_makes_one_reload_and_all_are_served(tmp_path, bench):
     with Sandbox.start(bench.world, state_dir=tmp_path / "sandbox") as sb:
-        token = tmp_path / "token"
-        write_atomic(token, bench.token, mode=0o600)
-        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
-                     "--api-base", sb.base_url)
-        assert added.returncode == 0, added.stderr
+        _connect(tmp_path, bench, sb)
         sb.request_log.clear()
 
         run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json")
@@ -75,11 +80,7 @@ def test_a_zone_the_token_may_not_issue_in_is_left_out_and_the_rest_goes_ahead(
     limited.write_text(json.dumps(world))
 
     with Sandbox.start(limited, state_dir=tmp_path / "sandbox") as sb:
-        token = tmp_path / "token"
-        write_atomic(token, bench.token, mode=0o600)
-        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
-                     "--api-base", sb.base_url)
-        assert added.returncode == 0, added.stderr
+        _connect(tmp_path, bench, sb)
         sb.request_log.clear()
 
         run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json")
@@ -103,11 +104,7 @@ def test_a_zone_the_token_may_not_issue_in_is_left_out_and_the_rest_goes_ahead(
 
 def test_probes_refused_with_429_fail_their_zones_without_asking_again(tmp_path, bench):
     with Sandbox.start(bench.world, state_dir=tmp_path / "sandbox") as sb:
-        token = tmp_path / "token"
-        write_atomic(token, bench.token, mode=0o600)
-        added = _cli(tmp_path, bench, "account", "add", "bench", "--token-file", str(token),
-                     "--api-base", sb.base_url)
-        assert added.returncode == 0, added.stderr
+        _connect(tmp_path, bench, sb)
         # Another tool spent the credential's budget: three calls left per two seconds
         # (two list the zones), which this run does not know: its budget is 1200/300.
         sb.settings.rate_limit = (3, 2.0)
