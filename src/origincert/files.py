@@ -112,16 +112,14 @@ def flush(paths: Iterable[Path]) -> None:
 
 def _syncfs(fd: int, path: Path) -> None:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        done = int(libc.syncfs(fd))
+        failed = int(ctypes.CDLL(None, use_errno=True).syncfs(fd)) != 0
+        errno = ctypes.get_errno() if failed else 0
     except (AttributeError, OSError):
-        os.sync()  # no syncfs here: flush every filesystem instead
+        failed, errno = True, ENOSYS
+    if not failed:
         return
-    if done == 0:
-        return
-    errno = ctypes.get_errno()
     if errno == ENOSYS:
-        os.sync()
+        os.sync()  # no syncfs here: flush every filesystem instead
         return
     raise StateError(f"could not make the writes under {path} durable: {os.strerror(errno)}",
                      hint="check the disk (dmesg, df), then run the command again")

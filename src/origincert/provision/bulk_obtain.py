@@ -1,4 +1,4 @@
-"""Many Origin CA certificates for a batch: keys in parallel, one API call each.
+"""Many Origin CA certificates for a batch: one API call each, many in flight.
 
 The same order as for one site, done for all at once: keys generated and
 saved (0600) with one flush for all, every certificate recorded as "requested"
