@@ -8,6 +8,8 @@ with the certificates the tree served before served again.
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -15,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from origincert.webserver.nginx import CertificateInUseError, sample_name, to_site_key
 from tests.servers.nginx_tree import TREES, NginxTree, apply_plan
 from tests.servers.pki import make_leaf
-from tests.servers.tls import wait_for_certificate
+from tests.servers.tls import served_certificate, wait_for_certificate
 
 pytestmark = pytest.mark.servers
 
@@ -49,6 +51,39 @@ def test_every_site_of_tree_serves_its_leaf_then_uninstall_restores_every_byte(
         assert site.certificate == before[site.name].certificate
         if site.certificate is not None:
             _check_served(tree, site, tree.placeholders[site.certificate])
+
+
+def test_reload_returns_once_no_old_worker_takes_connections(nginx_tree, tmp_path):
+    """Right after reload, every new connection meets the new certificate.
+
+    A reload is asynchronous: old workers keep accepting until they read the
+    master's quit. Proof taken once, then a user's handshake, must agree.
+    """
+    tree: NginxTree = nginx_tree("reverse-proxy")
+    tree.start()
+    site = next(s for s in tree.nginx.sites() if s.certificate is not None)
+    master = int(tree.pid_file.read_text())
+    before = _accepting_workers(master)
+    assert before, "nginx runs no worker process"
+    leaf = make_leaf(list(site.hostnames), tmp_path / "leaf")
+    apply_plan(tree.nginx.plan_install(site, leaf.files, lineage=to_site_key(site.name),
+                                       replace=True))
+
+    tree.reload()
+
+    assert not before & _accepting_workers(master), "an old worker still takes connections"
+    endpoint = tree.nginx.endpoints(site)[0]
+    for _ in range(30):
+        served = served_certificate(endpoint.host, endpoint.port, sample_name(site.hostnames[0]))
+        assert served == leaf.der
+
+
+def _accepting_workers(master: int) -> set[int]:
+    """Worker pids of ``master`` as ps shows them, leaving out those shutting down."""
+    shown = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(master)],
+                           capture_output=True, text=True, check=True).stdout
+    rows = [line.split(None, 1) for line in shown.splitlines() if line.strip()]
+    return {int(pid) for pid, title in rows if title.strip() == "nginx: worker process"}
 
 
 def _install_and_check(tree: NginxTree, site, folder) -> None:

@@ -6,12 +6,20 @@ just run. The master's pid file is named by the configuration (``pid``), else
 built into the binary (``nginx -V``: ``--pid-path``); SIGHUP to that pid, once
 /proc shows it is an nginx master, is the same reload without the second read.
 Anything unclear gives None, and the caller falls back to ``nginx -s reload``.
+
+A reload is asynchronous either way: the master reads the configuration, starts
+new workers and only then tells the old ones to quit, and until an old worker
+has read that it still accepts handshakes with the old certificates. An old
+worker retitles itself ``worker process is shutting down`` as it closes its
+listening sockets, so ``retire`` waits for that title (or its exit) on every
+worker the master had before the signal.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from pathlib import Path
 
 import crossplane
@@ -19,6 +27,7 @@ import crossplane
 from origincert.runner import run
 
 _BUILT_IN = re.compile(r"--(pid-path|prefix|conf-path)=(\S+)")
+_WORKER = "nginx: worker process"
 
 
 def master_pid(binary: str, conf: Path, prefix: Path | None) -> int | None:
@@ -30,6 +39,47 @@ def master_pid(binary: str, conf: Path, prefix: Path | None) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if _runs(title, binary, conf) else None
+
+
+def workers(master: int) -> set[int]:
+    """The pids of the master's worker processes that still accept connections."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _parent(entry) == master and _title(entry) == _WORKER:
+            found.add(int(entry.name))
+    return found
+
+
+def retire(old: set[int], *, timeout: float, interval: float = 0.02) -> bool:
+    """Wait until none of ``old`` accepts connections any more; False at the timeout.
+
+    A master that refused its new configuration keeps its old workers; the
+    verification after the reload then says what is served.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        old = {pid for pid in old if _title(Path(f"/proc/{pid}")) == _WORKER}
+        if not old:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def _parent(entry: Path) -> int | None:
+    try:
+        # The command name in field 2 may hold spaces; the parent follows its ")".
+        return int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _title(entry: Path) -> str:
+    try:
+        text = entry.joinpath("cmdline").read_bytes()
+    except OSError:
+        return ""
+    return text.replace(b"\0", b" ").decode(errors="replace").strip()
 
 
 def _runs(title: bytes, binary: str, conf: Path) -> bool:

@@ -26,7 +26,7 @@ from origincert.runner import run
 from origincert.webserver.base import CertFiles, Endpoint, FileChange, InstallPlan, Listen, Site
 from origincert.webserver.nginx.config import Block, group_sites, read_blocks
 from origincert.webserver.nginx.edit import install_block, uninstall_block
-from origincert.webserver.nginx.master import master_pid
+from origincert.webserver.nginx.master import master_pid, retire, workers
 from origincert.webserver.nginx.text import decode, encode, find_block, parse_text
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 DEFAULT_BINARY = "/usr/sbin/nginx"
 DEFAULT_CONF = Path("/etc/nginx/nginx.conf")
 DEFAULT_INCLUDE_DIR = Path("/etc/origincert/nginx")
+
+# How long old workers may take to stop accepting after a reload: the master
+# reads every certificate first (seconds for thousands of sites). Longer means
+# it refused the new configuration, and verification reports what is served.
+RETIRE_WITHIN = 30.0
 
 _LINEAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -174,11 +179,17 @@ class Nginx:
             )
 
     def reload(self) -> None:
-        if not self.reload_command and self._signal_master():
-            return
+        """Reload, and return once the old workers no longer take connections (master.py)."""
+        master = self._master()
+        old = workers(master) if master is not None else set()
+        if self.reload_command or master is None or not self._signal(master):
+            self._reload_by_command()
+        retired = retire(old, timeout=RETIRE_WITHIN)
+        log.info("reload ok=True master=%s old_workers_retired=%s", master, retired)
+
+    def _reload_by_command(self) -> None:
         argv = self.reload_command or [self.binary, *self._args(), "-s", "reload"]
         done = run(argv, timeout=self.timeout)
-        log.info("reload ok=%s", done.ok)
         if not done.ok:
             raise WebServerError(
                 "nginx did not reload",
@@ -197,16 +208,20 @@ class Nginx:
 
     # helpers
 
-    def _signal_master(self) -> bool:
-        """SIGHUP the running master itself (see master.py); False when it is unclear."""
+    def _master(self) -> int | None:
+        """The running master of this configuration; None when it is unclear."""
         try:
-            pid = master_pid(self.binary, self.conf, self.prefix)
-            if pid is None:
-                return False
-            os.kill(pid, signal.SIGHUP)
+            return master_pid(self.binary, self.conf, self.prefix)
         except (OSError, crossplane.errors.NgxParserBaseException):
+            return None
+
+    @staticmethod
+    def _signal(master: int) -> bool:
+        """SIGHUP the master itself: ``nginx -s reload`` would parse everything again first."""
+        try:
+            os.kill(master, signal.SIGHUP)
+        except OSError:
             return False
-        log.info("reload ok=True signalled=%s", pid)
         return True
 
     def _args(self) -> list[str]:
