@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from origincert.cloudflare.budget import Budget, StoppedError, parse
+from origincert.cloudflare.budget import Budget, Budgets, StoppedError, parse
 from origincert.cloudflare.ratelimit_headers import read_headers
 
 
@@ -223,3 +223,20 @@ def test_threads_taking_from_the_budget_never_send_more_than_it_allows():
         thread.join(timeout=1.0)
     assert not any(thread.is_alive() for thread in threads)
     assert len(stopped) == 2
+
+
+def test_each_credential_gets_its_own_budget_and_a_spent_one_holds_back_only_its_own():
+    budgets = Budgets(1, 60)
+    first = budgets.of(("token", "aa", None, None))
+    assert budgets.of(("token", "aa", None, None)) is first
+
+    first.take()
+
+    assert first._try() == (None, pytest.approx(60 + first.guard, abs=0.5))
+    send, wait = budgets.of(("token", "bb", None, None))._try()
+    assert send is not None and wait == 0
+
+
+def test_an_unusable_budget_is_refused_before_any_credential_asks():
+    with pytest.raises(ValueError):
+        Budgets(0, 60)

@@ -128,3 +128,34 @@ def test_probes_refused_with_429_fail_their_zones_without_asking_again(tmp_path,
     zones_failed = {o["site"].split(".", 1)[1] for o in failed}
     assert not zones_failed & {o["site"].split(".", 1)[1] for o in installed}
     assert result["config_tests"] == 1 and result["reloads"] == 1
+
+
+def test_each_credential_has_its_own_budget(tmp_path, bench):
+    """Two accounts, two tokens: each fits its budget, together they would not."""
+    world = json.loads(bench.world.read_text())
+    token_a = world["tokens"][0]
+    token_b = {**token_a, "name": "second", "value": token_a["value"][:-1] + "2"}
+    zones = [z["name"] for z in world["zones"]]
+    for token, reach in ((token_a, zones[:2]), (token_b, zones[2:])):
+        token["policies"] = [{"permissions": ["zone:read", "ssl:edit"], "zones": reach}]
+    world["tokens"].append(token_b)
+    split = tmp_path / "world.json"
+    split.write_text(json.dumps(world))
+
+    with Sandbox.start(split, state_dir=tmp_path / "sandbox") as sb:
+        for name, token in (("first", token_a), ("second", token_b)):
+            path = tmp_path / f"token-{name}"
+            write_atomic(path, token["value"], mode=0o600)
+            added = _cli(tmp_path, bench, "account", "add", name, "--token-file", str(path),
+                         "--api-base", sb.base_url)
+            assert added.returncode == 0, added.stderr
+        # first: 2 zone pages, 2 probes, 20 issuances; second: 2, 3 and 30. Shared,
+        # those 59 calls would wait out a whole window.
+        run = _cli(tmp_path, bench, "issue", "--all", "--no-zone", "--json",
+                   "--rate-limit", "40/120")
+
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert [o["status"] for o in result["sites"]] == ["installed"] * SITES
+    assert result["waited_s"] == 0
+    assert result["api_calls"] == 59

@@ -12,17 +12,17 @@ from origincert.errors import UsageError
 def run_batch(app_ctx: AppContext, server: Any, wanted: list[str], options: Any,
               rate_limit: str, concurrency: int, json_out: bool) -> int:
     """Issue for the chosen sites as one batch; exit status 1 if any site failed."""
-    from origincert.cloudflare.budget import Budget, parse
+    from origincert.cloudflare.budget import Budgets, parse
     from origincert.provision.batch import BatchIssuer
 
     try:
-        budget = Budget(*parse(rate_limit))
+        budgets = Budgets(*parse(rate_limit))
     except ValueError as err:
         raise UsageError(str(err), hint="e.g. --rate-limit 1200/300") from err
     sites = _choose(server.sites(), wanted)
     settings = app_ctx.settings
     with _Progress(len(sites), quiet=json_out) as shown:
-        issuer = BatchIssuer(app_ctx.store, server, budget=budget, concurrency=concurrency,
+        issuer = BatchIssuer(app_ctx.store, server, budgets=budgets, concurrency=concurrency,
                              progress=shown.line, advance=shown.advance,
                              letsencrypt_dir=settings.letsencrypt_dir,
                              acme_sh_home=settings.acme_sh_home)

@@ -21,7 +21,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from origincert.cloudflare.ratelimit_headers import Reading, read_headers
@@ -158,6 +158,33 @@ class Budget:
                 self._sent = collections.deque(
                     s for s in self._sent if not self._server.counted_before_reset(s))
             self._server.next_window()
+
+
+class Budgets:
+    """One ``Budget`` per credential: Cloudflare counts each credential's requests on
+    its own, so one account's spent window must not hold back another's calls."""
+
+    def __init__(self, requests: int = DEFAULT_REQUESTS, window: float = DEFAULT_WINDOW
+                 ) -> None:
+        Budget(requests, window)  # refuses an unusable budget now, not at first use
+        self.requests = requests
+        self.window = window
+        self._each: dict[Hashable, Budget] = {}
+        self._lock = threading.Lock()
+
+    def of(self, credential: Hashable) -> Budget:
+        with self._lock:
+            if credential not in self._each:
+                self._each[credential] = Budget(self.requests, self.window)
+            return self._each[credential]
+
+    @property
+    def waited(self) -> float:
+        return sum(budget.waited for budget in list(self._each.values()))
+
+    def stop(self) -> None:
+        for budget in list(self._each.values()):
+            budget.stop()
 
 
 class _ServerWindow:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from origincert import hostnames as names_mod
 from origincert.accounts.connect import client_for
 from origincert.accounts.report import certificate_answer
-from origincert.cloudflare.budget import Budget
+from origincert.cloudflare.budget import Budget, Budgets
 from origincert.cloudflare.client import ZONES_PER_PAGE, CloudflareClient, Zone
 from origincert.errors import (
     OriginCertError, RateLimitedError, UsageError, VerificationError, WebServerError,
@@ -64,6 +64,7 @@ class BatchResult:
     api_calls: int = 0
     config_tests: int = 0
     reloads: int = 0
+    waited_s: float = 0.0  # held back by the credentials' budgets
 
     @property
     def failed(self) -> list[SiteOutcome]:
@@ -72,7 +73,7 @@ class BatchResult:
     def to_json(self) -> dict[str, object]:
         return {"sites": [asdict(o) for o in self.outcomes], "api_calls": self.api_calls,
                 "config_tests": self.config_tests, "reloads": self.reloads,
-                "failed": len(self.failed)}
+                "waited_s": round(self.waited_s, 1), "failed": len(self.failed)}
 
 
 class CountingServer:
@@ -97,7 +98,7 @@ class CountingServer:
 
 
 class BatchIssuer:
-    def __init__(self, store: Store, server: WebServer, *, budget: Budget | None = None,
+    def __init__(self, store: Store, server: WebServer, *, budgets: Budgets | None = None,
                  concurrency: int = 32, progress: Callable[[str], None] = print,
                  advance: Callable[[], None] = lambda: None, verify_timeout: float = 30.0,
                  letsencrypt_dir: object = None, acme_sh_home: object = None) -> None:
@@ -107,7 +108,7 @@ class BatchIssuer:
         self.store = store
         self.server = CountingServer(server)
         self.certstore = CertStore(store.paths)
-        self.budget = budget or Budget()
+        self.budgets = budgets or Budgets()
         self.concurrency = concurrency
         self.progress = progress
         self.advance = advance
@@ -119,7 +120,7 @@ class BatchIssuer:
         outcome_of = {o.site: o for o in result.outcomes}
         with server_lock(self.store.paths.lock_dir, self.server.kind, on_wait=self.progress):
             recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
-            clients = _Accounts(self.store, getattr(options, "account", None), self.budget)
+            clients = _Accounts(self.store, getattr(options, "account", None), self.budgets)
             try:
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
@@ -133,12 +134,13 @@ class BatchIssuer:
                     log.info("batch planned")
                     ready = [w for w in wanted if w.error is None]
                     log.info("batch issued", extra={"ready": len(ready),
-                                                    "waited_s": round(self.budget.waited, 1)})
+                                                    "waited_s": round(self.budgets.waited, 1)})
                     self._install_all(ready, sites, outcome_of, options,
                                       planned if len(ready) == len(wanted) else None)
             finally:
                 clients.close()
         result.config_tests, result.reloads = self.server.config_tests, self.server.reloads
+        result.waited_s = self.budgets.waited
         log.info("batch done", extra={"sites": len(sites), "failed": len(result.failed)})
         return result
 
@@ -177,7 +179,7 @@ class BatchIssuer:
 
         self.progress(f"issuing {len(wanted)} certificates")
         return obtain_all(self.store, wanted, key_type=key_type, validity=validity,
-                          budget=self.budget, concurrency=self.concurrency, on_done=done)
+                          budgets=self.budgets, concurrency=self.concurrency, on_done=done)
 
     # installing: one transaction for the batch
 
@@ -273,17 +275,17 @@ class BatchIssuer:
 class _Accounts:
     """Each connected account's client and zones, read once for the whole batch."""
 
-    def __init__(self, store: Store, only: str | None, budget: Budget) -> None:
+    def __init__(self, store: Store, only: str | None, budgets: Budgets) -> None:
         accounts = [store.get_account(only)] if only else store.list_accounts()
         if not accounts:
             raise UsageError("no Cloudflare account is connected",
                              hint="connect one with: origincert account add NAME --token-file F")
         self.entries: list[tuple[Account, CloudflareClient, dict[str, Zone]]] = []
-        self.budget = budget  # every call counts against the credential's budget
+        self.budgets = budgets  # every call counts against its credential's budget
         self.calls = 0
         for account in accounts:
             client = client_for(store, account)
-            self.entries.append((account, client, self._zones(client)))
+            self.entries.append((account, client, self._zones(client, self._budget(account))))
         self._allowed: dict[tuple[int, str], str | None] = {}
 
     def probe(self, sites: list[Site]) -> None:
@@ -306,7 +308,7 @@ class _Accounts:
             try:
                 answers = list(pool.map(lambda key: self._ask(*needed[key]), asking))
             except BaseException:
-                self.budget.stop()  # Ctrl-C: probes waiting out a 429 give up now
+                self.budgets.stop()  # Ctrl-C: probes waiting out a 429 give up now
                 raise
         self.calls += len(asking)
         for key, answer in zip(asking, answers, strict=True):
@@ -337,18 +339,21 @@ class _Accounts:
         for _, client, _ in self.entries:
             client.close()
 
-    def _zones(self, client: CloudflareClient) -> dict[str, Zone]:
-        send = self.budget.take()
+    def _budget(self, account: Account) -> Budget:
+        return self.budgets.of(account.credential_key)
+
+    def _zones(self, client: CloudflareClient, budget: Budget) -> dict[str, Zone]:
+        send = budget.take()
         try:
             zones = client.zones()
         except OriginCertError:
             zones = []
         finally:
-            self.budget.answered(send)
+            budget.answered(send)
         # The SDK lists a page at a time until one comes back empty: each page counts.
         pages = math.ceil(len(zones) / ZONES_PER_PAGE) + 1
         for _ in range(pages - 1):
-            self.budget.answered(self.budget.take())
+            budget.answered(budget.take())
         self.calls += pages
         return {zone.name: zone for zone in zones}
 
@@ -369,16 +374,17 @@ class _Accounts:
              zone: Zone) -> str | None | OriginCertError:
         """None when the account may issue in ``zone``, the line that says why not, or
         the error that kept the API from answering."""
-        send = self.budget.take()
+        budget = self._budget(account)
+        send = budget.take()
         try:
             answer = certificate_answer(client, zone.name)
         except RateLimitedError as err:
-            self.budget.pause(_retry_after(err))  # everyone waits, probes and issuance
+            budget.pause(_retry_after(err))  # the credential's probes and issuance wait
             return err
         except OriginCertError as err:
             return err
         finally:
-            self.budget.answered(send)
+            budget.answered(send)
         if answer.allowed:
             return None
         return (f"account {account.name} may not issue certificates for {zone.name}: "

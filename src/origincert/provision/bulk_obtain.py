@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from origincert import files
-from origincert.cloudflare.budget import Budget
+from origincert.cloudflare.budget import Budgets
 from origincert.cloudflare.bulk import BulkOriginCA, CertificateRequest, Outcome
 from origincert.cloudflare.credential import Credential
 from origincert.errors import OriginCertError
@@ -46,7 +46,7 @@ class Wanted:
 
 
 def obtain_all(store: Store, wanted: list[Wanted], *, key_type: str, validity: int,
-               budget: Budget, concurrency: int,
+               budgets: Budgets, concurrency: int,
                on_done: Callable[[Wanted], None]) -> int:
     """Fill in every ``Wanted`` (``cert_id`` and ``cf_id``, or ``error``); API calls made."""
     certstore = CertStore(store.paths)
@@ -61,8 +61,8 @@ def obtain_all(store: Store, wanted: list[Wanted], *, key_type: str, validity: i
         item.cert_id = cert_id
 
     calls = 0
-    for account, items in _by_account(ready).items():
-        calls += _ask(store, certstore, account, items, validity, budget, concurrency, on_done)
+    for items in _by_account(ready).values():
+        calls += _ask(store, certstore, items, validity, budgets, concurrency, on_done)
     return calls
 
 
@@ -92,12 +92,13 @@ def _by_account(items: list[Wanted]) -> dict[int, list[Wanted]]:
     return grouped
 
 
-def _ask(store: Store, certstore: CertStore, account_id: int, items: list[Wanted],
-         validity: int, budget: Budget, concurrency: int,
+def _ask(store: Store, certstore: CertStore, items: list[Wanted],
+         validity: int, budgets: Budgets, concurrency: int,
          on_done: Callable[[Wanted], None]) -> int:
     account = items[0].reach.account
     credential = Credential(account.kind, store.account_secret(account), account.email)
-    bulk = BulkOriginCA(credential, base_url=account.api_base, budget=budget,
+    bulk = BulkOriginCA(credential, base_url=account.api_base,
+                        budget=budgets.of(account.credential_key),
                         concurrency=concurrency)
     requests = [CertificateRequest(csr_to_pem(build_csr(i.key, i.names)), i.names,
                                    request_type_for(i.key), validity,

@@ -64,6 +64,11 @@ class Account(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     report_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    @property
+    def credential_key(self) -> tuple[str, str, str | None, str | None]:
+        """What tells one credential from another (the API's budget is per credential)."""
+        return self.kind, self.secret_fingerprint, self.email, self.api_base
+
     def __repr__(self) -> str:
         # The ciphertext is left out too: it is useless to a reader and long.
         return f"Account(id={self.id}, name={self.name!r}, kind={self.kind!r})"
