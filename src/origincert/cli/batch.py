@@ -19,14 +19,19 @@ def run_batch(app_ctx: AppContext, server: Any, wanted: list[str], options: Any,
         budgets = Budgets(*parse(rate_limit))
     except ValueError as err:
         raise UsageError(str(err), hint="e.g. --rate-limit 1200/300") from err
-    sites = _choose(server.sites(), wanted)
     settings = app_ctx.settings
-    with _Progress(len(sites), quiet=json_out) as shown:
+    with _Progress(quiet=json_out) as shown:
         issuer = BatchIssuer(app_ctx.store, server, budgets=budgets, concurrency=concurrency,
                              progress=shown.line, advance=shown.advance,
                              letsencrypt_dir=settings.letsencrypt_dir,
                              acme_sh_home=settings.acme_sh_home)
-        result = issuer.issue_sites(sites, options)
+
+        def read_sites() -> list[Any]:
+            sites = _choose(server.sites(), wanted)
+            shown.start(len(sites))
+            return sites
+
+        result = issuer.issue_read(read_sites, options)
 
     if json_out:
         emit_json(result.to_json())
@@ -59,20 +64,22 @@ def _summary(result: Any) -> None:
 class _Progress:
     """A progress bar on a terminal, plain lines elsewhere."""
 
-    def __init__(self, total: int, *, quiet: bool) -> None:
-        self.total = total
+    def __init__(self, *, quiet: bool) -> None:
         self.quiet = quiet
         self.bar: Any = None
         self.task: Any = None
 
     def __enter__(self) -> _Progress:
+        return self
+
+    def start(self, total: int) -> None:
+        """The bar, once the sites are counted."""
         if not self.quiet and sys.stdout.isatty():
             from rich.progress import Progress
 
             self.bar = Progress()
             self.bar.start()
-            self.task = self.bar.add_task("sites", total=self.total)
-        return self
+            self.task = self.bar.add_task("sites", total=total)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -115,13 +115,32 @@ class BatchIssuer:
         self.verify_timeout = verify_timeout
         self.mixing_paths = (letsencrypt_dir, acme_sh_home)
 
-    def issue_sites(self, sites: list[Site], options: object) -> BatchResult:
+    def issue_read(self, read_sites: Callable[[], list[Site]], options: object) -> BatchResult:
+        """``issue_sites`` for the sites ``read_sites`` finds, the zones listed meanwhile.
+
+        The API's window opens with the first call, and resets a window later: listing
+        the zones while the site files are read moves that reset earlier.
+        """
+        with ThreadPoolExecutor(1) as pool:
+            early = pool.submit(_Accounts, self.store, getattr(options, "account", None),
+                                self.budgets)
+            try:
+                sites = read_sites()
+            except BaseException:
+                early.add_done_callback(_close_accounts)
+                raise
+        return self.issue_sites(sites, options, clients=early.result())
+
+    def issue_sites(self, sites: list[Site], options: object, *,
+                    clients: _Accounts | None = None) -> BatchResult:
         result = BatchResult([SiteOutcome(s.name, list(s.hostnames)) for s in sites])
         outcome_of = {o.site: o for o in result.outcomes}
-        with server_lock(self.store.paths.lock_dir, self.server.kind, on_wait=self.progress):
-            recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
-            clients = _Accounts(self.store, getattr(options, "account", None), self.budgets)
-            try:
+        try:
+            with server_lock(self.store.paths.lock_dir, self.server.kind,
+                             on_wait=self.progress):
+                recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
+                clients = clients or _Accounts(self.store, getattr(options, "account", None),
+                                               self.budgets)
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
                 log.info("batch prepared", extra={"sites": len(sites), "wanted": len(wanted)})
@@ -137,7 +156,8 @@ class BatchIssuer:
                                                     "waited_s": round(self.budgets.waited, 1)})
                     self._install_all(ready, sites, outcome_of, options,
                                       planned if len(ready) == len(wanted) else None)
-            finally:
+        finally:
+            if clients is not None:
                 clients.close()
         result.config_tests, result.reloads = self.server.config_tests, self.server.reloads
         result.waited_s = self.budgets.waited
@@ -389,6 +409,11 @@ class _Accounts:
             return None
         return (f"account {account.name} may not issue certificates for {zone.name}: "
                 "add Zone → SSL and Certificates → Edit")
+
+
+def _close_accounts(early: Future[_Accounts]) -> None:
+    if early.exception() is None:
+        early.result().close()
 
 
 def _retry_after(err: RateLimitedError) -> float:
