@@ -129,6 +129,7 @@ class BatchIssuer:
             except BaseException:
                 early.add_done_callback(_close_accounts)
                 raise
+            log.info("batch sites read", extra={"sites": len(sites)})
         return self.issue_sites(sites, options, clients=early.result())
 
     def issue_sites(self, sites: list[Site], options: object, *,
@@ -306,6 +307,8 @@ class _Accounts:
         for account in accounts:
             client = client_for(store, account)
             self.entries.append((account, client, self._zones(client, self._budget(account))))
+        log.info("batch zones listed", extra={
+            "accounts": len(accounts), "zones": sum(len(e[2]) for e in self.entries)})
         self._allowed: dict[tuple[int, str], str | None] = {}
 
     def probe(self, sites: list[Site]) -> None:
