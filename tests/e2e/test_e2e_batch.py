@@ -159,3 +159,28 @@ def test_each_credential_has_its_own_budget(tmp_path, bench):
     assert [o["status"] for o in result["sites"]] == ["installed"] * SITES
     assert result["waited_s"] == 0
     assert result["api_calls"] == 59
+
+
+def test_an_unknown_site_is_one_clear_line_and_nothing_is_issued(tmp_path, bench):
+    with Sandbox.start(bench.world, state_dir=tmp_path / "sandbox") as sb:
+        _connect(tmp_path, bench, sb)
+        sb.request_log.clear()
+
+        run = _cli(tmp_path, bench, "issue", "--site", bench.hostnames[0],
+                   "--site", "nosuch.example")
+
+        assert run.returncode == 2, run.stderr
+        assert "no site is called nosuch.example" in run.stderr
+        assert "Traceback" not in run.stderr
+        # The zones may be listed while the sites are read; nothing else is asked.
+        assert all(r.method == "GET" for r in sb.request_log), sb.request_log
+        assert json.loads(_cli(tmp_path, bench, "certs", "--json").stdout) == []
+
+
+def test_a_batch_with_no_account_connected_says_how_to_connect_one(tmp_path, bench):
+    run = _cli(tmp_path, bench, "issue", "--all", "--no-zone")
+
+    assert run.returncode == 2, run.stderr
+    assert "no Cloudflare account is connected" in run.stderr
+    assert "origincert account add" in run.stderr
+    assert "Traceback" not in run.stderr
