@@ -20,7 +20,8 @@ def issue(
         "--all", help="Every site of the server whose zone a connected account reaches.")
     ] = False,
     rate_limit: Annotated[str, typer.Option(
-        help="Each credential's API budget for a batch, REQUESTS/SECONDS.")] = "1200/300",
+        help="The API's budget for a batch, REQUESTS/SECONDS, shared by every account "
+             "(a user's tokens count together).")] = "1200/300",
     concurrency: Annotated[int, typer.Option(
         min=1, max=256, help="Requests in flight at once in a batch.")] = 32,
     account: Annotated[Optional[str], typer.Option(

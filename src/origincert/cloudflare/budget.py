@@ -1,7 +1,7 @@
-"""A client-side request budget, shared by every concurrent call of one credential.
+"""A client-side request budget, shared by every concurrent call counted together.
 
-Cloudflare allows about 1,200 requests per five minutes per credential and,
-once over, blocks every call for the rest of the window (fact sheet §4). So a
+Cloudflare allows about 1,200 requests per five minutes per user (or account
+token) and, once over, blocks every call for the rest of the window (fact sheet §4). So a
 bulk run paces itself below the budget rather than finding the limit: a
 sliding window of send times, with a small margin for the clocks of the two
 sides, and a shared pause when the API answers 429 with ``Retry-After``.
@@ -161,8 +161,8 @@ class Budget:
 
 
 class Budgets:
-    """One ``Budget`` per credential: Cloudflare counts each credential's requests on
-    its own, so one account's spent window must not hold back another's calls."""
+    """One ``Budget`` per key (see ``Account.budget_key``): calls counted together by the
+    API share one, and calls it counts apart need not hold each other back."""
 
     def __init__(self, requests: int = DEFAULT_REQUESTS, window: float = DEFAULT_WINDOW
                  ) -> None:
@@ -172,18 +172,24 @@ class Budgets:
         self._each: dict[Hashable, Budget] = {}
         self._lock = threading.Lock()
 
-    def of(self, credential: Hashable) -> Budget:
+    def of(self, key: Hashable) -> Budget:
+        """The budget for ``key``, made on first use."""
         with self._lock:
-            if credential not in self._each:
-                self._each[credential] = Budget(self.requests, self.window)
-            return self._each[credential]
+            if key not in self._each:
+                self._each[key] = Budget(self.requests, self.window)
+            return self._each[key]
 
     @property
     def waited(self) -> float:
-        return sum(budget.waited for budget in list(self._each.values()))
+        """Seconds spent waiting for a budget, added up over every budget."""
+        with self._lock:
+            return sum(budget.waited for budget in self._each.values())
 
     def stop(self) -> None:
-        for budget in list(self._each.values()):
+        """``Budget.stop`` for every budget: the run is ending."""
+        with self._lock:
+            budgets = list(self._each.values())
+        for budget in budgets:
             budget.stop()
 
 

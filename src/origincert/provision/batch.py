@@ -2,7 +2,7 @@
 
 Zones are read once per account, issuance permission once per zone, the
 configuration once; certificates are issued concurrently within the
-credential's budget; then every site that got one is installed by ONE
+API's budget; then every site that got one is installed by ONE
 transaction: one config test, one reload, every name verified. A site that
 fails its part (no zone, no permission, a plan refused, the API refusing it)
 is left out and reported; the others go ahead. Should the batch's config test
@@ -64,7 +64,7 @@ class BatchResult:
     api_calls: int = 0
     config_tests: int = 0
     reloads: int = 0
-    waited_s: float = 0.0  # held back by the credentials' budgets
+    waited_s: float = 0.0  # held back by the API's budget
 
     @property
     def failed(self) -> list[SiteOutcome]:
@@ -119,7 +119,9 @@ class BatchIssuer:
         """``issue_sites`` for the sites ``read_sites`` finds, the zones listed meanwhile.
 
         The API's window opens with the first call, and resets a window later: listing
-        the zones while the site files are read moves that reset earlier.
+        the zones while the site files are read moves that reset earlier. Listing only
+        reads, so it comes before the server lock; a run that then waits for another's
+        lock works from zones listed before the wait.
         """
         with ThreadPoolExecutor(1) as pool:
             early = pool.submit(_Accounts, self.store, getattr(options, "account", None),
@@ -127,6 +129,7 @@ class BatchIssuer:
             try:
                 sites = read_sites()
             except BaseException:
+                self.budgets.stop()  # a listing waiting for the budget gives up now
                 early.add_done_callback(_close_accounts)
                 raise
             log.info("batch sites read", extra={"sites": len(sites)})
@@ -302,11 +305,16 @@ class _Accounts:
             raise UsageError("no Cloudflare account is connected",
                              hint="connect one with: origincert account add NAME --token-file F")
         self.entries: list[tuple[Account, CloudflareClient, dict[str, Zone]]] = []
-        self.budgets = budgets  # every call counts against its credential's budget
+        self.budgets = budgets  # every call counts against the API's budget
         self.calls = 0
-        for account in accounts:
-            client = client_for(store, account)
-            self.entries.append((account, client, self._zones(client, self._budget(account))))
+        try:
+            for account in accounts:
+                client = client_for(store, account)
+                self.entries.append((account, client, {}))  # closed with the rest on failure
+                self.entries[-1] = (account, client, self._zones(client, self._budget(account)))
+        except BaseException:
+            self.close()  # nobody else holds these clients
+            raise
         log.info("batch zones listed", extra={
             "accounts": len(accounts), "zones": sum(len(e[2]) for e in self.entries)})
         self._allowed: dict[tuple[int, str], str | None] = {}
@@ -363,7 +371,7 @@ class _Accounts:
             client.close()
 
     def _budget(self, account: Account) -> Budget:
-        return self.budgets.of(account.credential_key)
+        return self.budgets.of(account.budget_key)
 
     def _zones(self, client: CloudflareClient, budget: Budget) -> dict[str, Zone]:
         send = budget.take()
@@ -415,6 +423,7 @@ class _Accounts:
 
 
 def _close_accounts(early: Future[_Accounts]) -> None:
+    """Close the clients of a listing nobody will use (the site files could not be read)."""
     if early.exception() is None:
         early.result().close()
 

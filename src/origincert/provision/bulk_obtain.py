@@ -98,7 +98,7 @@ def _ask(store: Store, certstore: CertStore, items: list[Wanted],
     account = items[0].reach.account
     credential = Credential(account.kind, store.account_secret(account), account.email)
     bulk = BulkOriginCA(credential, base_url=account.api_base,
-                        budget=budgets.of(account.credential_key),
+                        budget=budgets.of(account.budget_key),
                         concurrency=concurrency)
     requests = [CertificateRequest(csr_to_pem(build_csr(i.key, i.names)), i.names,
                                    request_type_for(i.key), validity,

@@ -65,9 +65,17 @@ class Account(Base):
     report_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
-    def credential_key(self) -> tuple[str, str, str | None, str | None]:
-        """What tells one credential from another (the API's budget is per credential)."""
-        return self.kind, self.secret_fingerprint, self.email, self.api_base
+    def budget_key(self) -> str | None:
+        """Which request budget this account's calls count against.
+
+        Cloudflare counts a user's requests together, across their Global API Key
+        and every token they own, and an account-owned token's on its own (fact
+        sheet §4). Who owns a token is not known here, so every credential against
+        one API shares one budget: slower with several users' credentials, but never
+        over anyone's limit.
+        """
+        # TODO(#10): learn each credential's owner at `account add`, and key on it.
+        return self.api_base
 
     def __repr__(self) -> str:
         # The ciphertext is left out too: it is useless to a reader and long.

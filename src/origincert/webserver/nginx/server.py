@@ -185,6 +185,9 @@ class Nginx:
         if self.reload_command or master is None or not self._signal(master):
             self._reload_by_command()
         retired = retire(old, timeout=RETIRE_WITHIN)
+        if master is None or not retired:
+            # Verification still polls; a user's next handshake may meet the old config.
+            log.warning("reload sent, old workers not seen to retire master=%s", master)
         log.info("reload ok=True master=%s old_workers_retired=%s", master, retired)
 
     def _reload_by_command(self) -> None:
