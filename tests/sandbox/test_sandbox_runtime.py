@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 
 from origincert.sandbox import Sandbox, SandboxDataError, SandboxSettings, load_world
-from sandbox_helpers import TOKENS, ZONE_COM, bearer
+from sandbox_helpers import OWNER, TOKENS, ZONE_COM, bearer
 
 
 def test_rate_limit_answers_429_with_retry_after_and_the_configured_numbers(sb, http):
@@ -33,6 +33,29 @@ def test_rate_limit_answers_429_with_retry_after_and_the_configured_numbers(sb, 
                                   "and consider throttling your request speed"}
     assert refused.headers["Ratelimit-Policy"] == '"default";q=3;w=60'
     assert other.status_code == 200  # the budget is per credential
+
+
+def test_a_users_token_shares_the_users_budget_an_account_token_has_its_own(
+        tmp_path, agency_path):
+    """Fact sheet §4: per user, across their key and tokens; per account token apart."""
+    world = json.loads(agency_path.read_text())
+    owned = next(t for t in world["tokens"] if t["value"] == TOKENS["full"])
+    owned["owner"] = OWNER[0].upper()  # emails match whatever their case
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(world))
+    key = {"X-Auth-Email": OWNER[0], "X-Auth-Key": OWNER[1]}
+
+    with Sandbox.start(path, state_dir=tmp_path / "sandbox",
+                       settings=SandboxSettings(rate_limit=(2, 60.0))) as running:
+        with httpx.Client(base_url=running.base_url + "/") as http:
+            statuses = [http.get("zones", headers=key).status_code,
+                        http.get("zones", headers=bearer("full")).status_code]
+            refused = http.get("zones", headers=bearer("full"))
+            apart = http.get("zones", headers=bearer("read_only"))
+
+    assert statuses == [200, 200]
+    assert refused.status_code == 429
+    assert apart.status_code == 200
 
 
 def test_sdk_sees_rate_limit_error(sb, make_client):
@@ -126,6 +149,8 @@ def _broken(tmp_path: Path, agency_path: Path, change) -> Path:
     (lambda d: d["zones"][0]["settings"].update(ssl="full_strict"),
      'zones[0].settings.ssl: expected one of off, flexible'),
     (lambda d: d["tokens"][5].update(expires_on="soon"), "tokens[5].expires_on: expected an RFC"),
+    (lambda d: d["tokens"][0].update(owner="nobody@example.com"),
+     'tokens[0].owner: no user has the email "nobody@example.com"'),
     (lambda d: d["zones"][0]["dns_records"][16].pop("priority"),
      "zones[0].dns_records[16]: missing required key 'priority'"),
 ])

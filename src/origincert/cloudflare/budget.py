@@ -1,8 +1,8 @@
 """A client-side request budget, shared by every concurrent call counted together.
 
 Cloudflare allows about 1,200 requests per five minutes per user (or account
-token) and, once over, blocks every call for the rest of the window (fact sheet §4). So a
-bulk run paces itself below the budget rather than finding the limit: a
+token) and, once over, blocks every call for the rest of the window (fact sheet
+§4). So a bulk run paces itself below the budget rather than finding the limit: a
 sliding window of send times, with a small margin for the clocks of the two
 sides, and a shared pause when the API answers 429 with ``Retry-After``.
 

@@ -1,7 +1,7 @@
 """The ASGI application: routes under /client/v4, wrapped by the behaviour every call shares.
 
 The wrapper adds a `cf-ray` header to every response, records each call, applies injected
-latency and failures, and enforces the per-credential rate limit. It is plain ASGI, so
+latency and failures, and enforces the rate limit (per user or account token). It is plain ASGI, so
 that a later edge or DNS front can sit beside it without touching the API routes.
 """
 
@@ -28,7 +28,7 @@ from .routes import (certificates, dns, endpoint, ips, meta, no_route, rulesets,
 
 API_PREFIX = "/client/v4"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-# Calls that the per-credential budget does not count.
+# Calls that the rate limit does not count.
 _UNMETERED = re.compile(r"^/client/v4/(ips|origincert-sandbox/(roots|edge))/?$")
 
 
@@ -147,7 +147,7 @@ class SandboxASGI:
             return
 
         limit_headers: dict[str, str] = {}
-        key = credential_key(Headers(scope=scope))
+        key = credential_key(Headers(scope=scope), self.context.world)
         if key is not None and not _UNMETERED.match(path):
             verdict = self.context.limiter.check(key)
             limit_headers = verdict.headers(settings.rate_limit_headers)

@@ -47,10 +47,18 @@ class Caller:
         return bool(self.permissions(zone))
 
 
-def credential_key(headers: Headers) -> str | None:
-    """A rate-limit key from the raw headers, without checking them."""
-    if headers.get("authorization"):
-        return "auth:" + headers["authorization"]
+def credential_key(headers: Headers, world: World) -> str | None:
+    """A rate-limit key from the raw headers, without checking them.
+
+    Cloudflare counts a user's requests together, by key or by any of their tokens,
+    and an account-owned token's on its own (fact sheet §4).
+    """
+    authorization = headers.get("authorization")
+    if authorization:
+        token = world.token(authorization.removeprefix("Bearer ").strip())
+        if token is not None and token.owner is not None:
+            return "key:" + token.owner.lower()
+        return "auth:" + authorization
     if headers.get("x-auth-email") or headers.get("x-auth-key"):
         return "key:" + headers.get("x-auth-email", "").lower()
     return None

@@ -2,7 +2,8 @@
 
 `load_world` reads the JSON format of `shared/fixtures/zones/README.md` and refuses a
 malformed file with the file, the JSON path of the mistake and what is wrong, before the
-sandbox serves anything.
+sandbox serves anything. One key is ours: a token's optional `owner`, the email of the
+user whose rate limit it shares (without it, a token is account-owned: its own limit).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class Token:
     policies: list[Policy]
     expires_on: datetime | None = None
     not_before: datetime | None = None
+    # The email of the user who owns the token (its requests count with theirs, fact
+    # sheet §4); none for an account-owned token, counted on its own.
+    owner: str | None = None
 
     def state(self, now: datetime) -> str:
         """One of active, disabled, expired, not_yet_valid at `now`."""
@@ -316,7 +320,8 @@ def parse_world(raw: Any, source: str = "<data>", clock: Callable[[], datetime] 
     _unique(reader, [(f"zones[{i}].name", z.name) for i, z in enumerate(zones)])
 
     zone_names = {z.name for z in zones}
-    tokens = [_token(reader, place, item, account_ids, zone_names)
+    emails = {u.email.lower() for u in users}
+    tokens = [_token(reader, place, item, account_ids, zone_names, emails)
               for place, item in reader.objects(raw, "tokens", "$")]
     _unique(reader, [(f"tokens[{i}].value", t.value) for i, t in enumerate(tokens)])
 
@@ -354,10 +359,14 @@ def _user(reader: _Reader, place: str, item: dict, account_ids: set[str]) -> Use
     return User(email=email, global_api_key=key, accounts=list(accounts))
 
 
-def _token(reader: _Reader, place: str, item: dict, account_ids: set, zone_names: set) -> Token:
+def _token(reader: _Reader, place: str, item: dict, account_ids: set, zone_names: set,
+           emails: set) -> Token:
     value = reader.get(item, "value", place, str)
     if not value:
         raise reader.fail(f"{place}.value", "the token value is empty")
+    owner = reader.get(item, "owner", place, str, required=False)
+    if owner is not None and owner.lower() not in emails:
+        raise reader.fail(f"{place}.owner", f"no user has the email {_show(owner)}")
     policies = [_policy(reader, p_place, p_item, account_ids, zone_names)
                 for p_place, p_item in reader.objects(item, "policies", place)]
     return Token(
@@ -369,6 +378,7 @@ def _token(reader: _Reader, place: str, item: dict, account_ids: set, zone_names
         policies=policies,
         expires_on=reader.timestamp(item, "expires_on", place),
         not_before=reader.timestamp(item, "not_before", place),
+        owner=owner,
     )
 
 

@@ -1,8 +1,9 @@
-"""Per-credential request budget, like the Client API's 1200 requests per 5 minutes.
+"""A request budget like the Client API's 1200 requests per 5 minutes.
 
-A fixed window opens with a credential's first request; once the budget is spent, every
-call is refused until the window ends (fact sheet §4: "all API calls blocked for the next
-five minutes").
+Counted per user (their key and the tokens they own) or per account-owned token
+(``auth.credential_key``). A fixed window opens with the first request; once the
+budget is spent, every call is refused until the window ends (fact sheet §4: "all
+API calls blocked for the next five minutes").
 """
 
 from __future__ import annotations
