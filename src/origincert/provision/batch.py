@@ -124,8 +124,7 @@ class BatchIssuer:
         lock works from zones listed before the wait.
         """
         with ThreadPoolExecutor(1) as pool:
-            early = pool.submit(_Accounts, self.store, getattr(options, "account", None),
-                                self.budgets)
+            early = pool.submit(self._accounts, options)
             try:
                 sites = read_sites()
             except BaseException:
@@ -143,8 +142,7 @@ class BatchIssuer:
             with server_lock(self.store.paths.lock_dir, self.server.kind,
                              on_wait=self.progress):
                 recover(self.server, self.store, self.certstore)  # type: ignore[arg-type]
-                clients = clients or _Accounts(self.store, getattr(options, "account", None),
-                                               self.budgets)
+                clients = clients or self._accounts(options)
                 wanted = self._prepare(sites, clients, outcome_of, options)
                 result.api_calls = clients.calls
                 log.info("batch prepared", extra={"sites": len(sites), "wanted": len(wanted)})
@@ -169,6 +167,9 @@ class BatchIssuer:
         return result
 
     # preparing: zones, permissions, conflicts
+
+    def _accounts(self, options: object) -> _Accounts:
+        return _Accounts(self.store, getattr(options, "account", None), self.budgets)
 
     def _prepare(self, sites: list[Site], clients: _Accounts,
                  outcome_of: dict[str, SiteOutcome], options: object) -> list[Wanted]:
@@ -310,8 +311,9 @@ class _Accounts:
         try:
             for account in accounts:
                 client = client_for(store, account)
-                self.entries.append((account, client, {}))  # closed with the rest on failure
-                self.entries[-1] = (account, client, self._zones(client, self._budget(account)))
+                zones: dict[str, Zone] = {}
+                self.entries.append((account, client, zones))  # closed with the rest on failure
+                zones.update(self._zones(client, self._budget(account)))
         except BaseException:
             self.close()  # nobody else holds these clients
             raise
